@@ -18,9 +18,13 @@ lic = licenses[cfg['license']]
 def _reqs(key): return cfg.get(key, '').split()
 
 extras = {
-    'dev': _reqs('dev_requirements'),
+    'dev': _reqs('dev_requirements'),          # notebook toolchain + what the notebooks' tests use
+    'eval': _reqs('eval_requirements'),        # GEO-Bench (geobench pins numpy<2 through pandas<2)
+    'widgets': _reqs('widgets_requirements'),  # the interactive explorer (a static figure otherwise)
+    'hub': _reqs('hub_requirements'),          # from_pretrained by Hugging Face repo id
+    'export': _reqs('export_requirements'),    # ONNX export (torch.export needs nothing more)
     'cpu': _reqs('cpu_requirements'),  # spconv CPU build; never together with `gpu`
-    'gpu': _reqs('gpu_requirements'),  # spconv-cu120 (same module name as spconv)
+    'gpu': _reqs('gpu_requirements'),  # spconv-cu120 (Python <= 3.11) or spconv-cu126 (3.12+): same module name as spconv
 }
 
 setuptools.setup(
