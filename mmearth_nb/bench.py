@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, Subset
 from fastcore.script import call_parse
 from .modalities import MODALITIES, TASKS, select_tasks, geometry_for_tile_size
-from .data import MMEarthDataset, make_loader, normalize, sample_path
+from .data import MMEarthDataset, make_loader, normalize, sample_path, cli_errors, hyphen_options
 from .fastdata import write_synthetic_mmearth, convert_mmearth, mmearth_files, dataset_codec
 
 # %% auto #0
@@ -270,17 +270,19 @@ def time_encoder_step(impl:str='sparse',    # 'sparse' | 'masked' | 'dense' (see
                       amp:bool|None=None,    # bf16 autocast (None: on CUDA only)
                       threads:int|None=1,    # torch CPU threads (None: leave as is)
                       profile:bool=False,    # also return the top ops of one profiled step
-                      seed:int=0)->dict:
+                      seed:int=0,
+                      backend:str='auto'     # sparse encoder only: 'auto' | 'torch' | 'spconv' (`SparseConvNeXtV2`)
+                     )->dict:
     """Median forward+backward time (s) of one encoder step and its peak memory (MB; CUDA: max_memory_allocated,
     CPU: `step_peak_memory`; both above what existed before the step). Returns `{'impl', 'size',
     'batch_size', 'input_size', 'mask_ratio', 'device', 'amp', 'threads', 'step_s', 'steps_s', 'peak_mb',
-    'memory_method'[, 'profile']}`."""
+    'memory_method', 'backend'[, 'profile']}`."""
     from mmearth_nb.encoder import convnextv2
     from mmearth_nb.masking import random_patch_mask
     dev = torch.device(device); amp = dev.type == 'cuda' if amp is None else amp
     if threads and dev.type == 'cpu': torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    model = convnextv2(size, impl=impl, patch_size=patch_size).to(dev).train()
+    model = convnextv2(size, impl=impl, patch_size=patch_size, **({'backend': backend} if impl == 'sparse' else {})).to(dev).train()
     x = torch.randn(batch_size, model.in_chans, input_size, input_size, device=dev)
     mask = random_patch_mask(batch_size, input_size // patch_size, mask_ratio,
                              generator=torch.Generator().manual_seed(seed)).to(dev)
@@ -302,6 +304,7 @@ def time_encoder_step(impl:str='sparse',    # 'sparse' | 'masked' | 'dense' (see
         t = time.perf_counter(); step(); sync(); times.append(time.perf_counter() - t)
     out = {'impl': impl, 'size': size, 'batch_size': batch_size, 'input_size': input_size, 'mask_ratio': mask_ratio,
            'device': str(dev), 'amp': 'bf16' if amp else None, 'threads': torch.get_num_threads(),
+           'backend': backend if impl == 'sparse' else None,
            'step_s': float(np.median(times)), 'steps_s': times, 'peak_mb': float(peak),
            'memory_method': 'torch.cuda.max_memory_allocated' if dev.type == 'cuda' else
                             'torch.profiler profile_memory: peak of live tensor bytes allocated during one step'}
@@ -330,9 +333,10 @@ def time_encoder_fresh(impl:str, **kwargs)->dict:
 # %% ../nbs/11_benchmarks.ipynb #30c39077
 def encoder_benchmark(size:str='atto', batch_size:int=32, input_size:int=112, patch_size:int=16,
                       mask_ratio:float=0.6, steps:int=3, device:str='cpu', threads:int|None=1,
-                      profile:bool=True, fresh:bool|None=None)->dict:
+                      profile:bool=True, fresh:bool|None=None, backend:str='auto')->dict:
     """Step time and peak memory of `sparse`, `masked` and `dense` (each in a fresh process on CPU when `fresh`
-    is None), ratios to `masked`, and the analytical FLOP ratio for a mask of `mask_ratio` (`encoder_flops`)."""
+    is None), ratios to `masked`, and the analytical FLOP ratio for a mask of `mask_ratio` (`encoder_flops`).
+    `backend`: the sparse encoder's backend ('auto', 'torch', 'spconv'; see `SparseConvNeXtV2`)."""
     from mmearth_nb.encoder import CONVNEXTV2_SIZES
     from mmearth_nb.masking import random_patch_mask
     fresh = (torch.device(device).type == 'cpu') if fresh is None else fresh
@@ -340,7 +344,7 @@ def encoder_benchmark(size:str='atto', batch_size:int=32, input_size:int=112, pa
               steps=steps, device=device, threads=threads)
     runs = {}
     for impl in ('sparse', 'masked', 'dense'):
-        k = dict(kw, profile=profile and impl == 'sparse')
+        k = dict(kw, profile=profile and impl == 'sparse', **({'backend': backend} if impl == 'sparse' else {}))
         runs[impl] = time_encoder_fresh(impl, **k) if fresh else time_encoder_step(impl, **k)
     depths, dims = CONVNEXTV2_SIZES[size]
     m = random_patch_mask(batch_size, input_size // patch_size, mask_ratio, generator=torch.Generator().manual_seed(0))
@@ -355,9 +359,10 @@ def encoder_benchmark(size:str='atto', batch_size:int=32, input_size:int=112, pa
 # %% ../nbs/11_benchmarks.ipynb #6a3ff418
 def time_pretrain_step(folder,               # MMEarth dataset folder for the batch (e.g. a generated one)
                        size:str='atto', tasks='all', impl:str='sparse', batch_size:int=32, steps:int=3,
-                       warmup:int=1, device:str='cpu', amp:bool|None=None, threads:int|None=1, seed:int=0)->dict:
+                       warmup:int=1, device:str='cpu', amp:bool|None=None, threads:int|None=1, seed:int=0,
+                       backend:str='auto')->dict:
     """Median time of one MP-MAE pretraining step (forward, loss, backward, AdamW step) on one batch of
-    `folder`; returns `{'step_s', 'tiles_per_s', 'peak_mb' (CUDA only, else None), ...}`."""
+    `folder`; returns `{'step_s', 'tiles_per_s', 'peak_mb' (CUDA only, else None), ...}`. `backend`: of the sparse encoder."""
     from mmearth_nb.decoders import mpmae
     from mmearth_nb.loss import MultiTaskLoss
     dev = torch.device(device); amp = dev.type == 'cuda' if amp is None else amp
@@ -368,7 +373,8 @@ def time_pretrain_step(folder,               # MMEarth dataset folder for the ba
     batch = next(iter(make_loader(ds, batch_size, num_workers=0, seed=seed)))
     image = batch['image'].to(dev, non_blocking=True)
     targets = {t: v.to(dev, non_blocking=True) for t, v in batch['targets'].items()}
-    model = mpmae(size, tasks=tasks, impl=impl, patch_size=geometry_for_tile_size(base.tile_size[0])[1]).to(dev).train()
+    model = mpmae(size, tasks=tasks, impl=impl, patch_size=geometry_for_tile_size(base.tile_size[0])[1],
+                  **({'backend': backend} if impl == 'sparse' else {})).to(dev).train()
     crit = MultiTaskLoss(model.tasks, patch_size=model.patch_size, norm_pix_loss=model.norm_pix_loss).to(dev)
     params = list(model.parameters()) + list(crit.parameters())
     opt = torch.optim.AdamW(params, lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05)
@@ -385,7 +391,7 @@ def time_pretrain_step(folder,               # MMEarth dataset folder for the ba
     for _ in range(steps):
         t = time.perf_counter(); step(); sync(); times.append(time.perf_counter() - t)
     st = float(np.median(times))
-    return {'size': size, 'impl': impl, 'tasks': list(model.tasks), 'batch_size': batch_size, 'device': str(dev),
+    return {'size': size, 'impl': impl, 'backend': backend if impl == 'sparse' else None, 'tasks': list(model.tasks), 'batch_size': batch_size, 'device': str(dev),
             'amp': 'bf16' if amp else None, 'threads': torch.get_num_threads(), 'step_s': st, 'tiles_per_s': batch_size / st,
             'peak_mb': torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == 'cuda' else None}
 
@@ -478,7 +484,9 @@ def run_benchmarks(what:str='all',          # 'data', 'encoder' or 'all'
                    device:str='cpu', target:float=2000., sample=None, max_seconds:float=20., steps:int=3,
                    threads:int|None=1, profile:bool=True, pretrain:bool=True, command:str='',
                    codecs=CODEC_ROWS,
-                   min_tiles:int=256, breakdown_tiles:int=32, fresh:bool|None=None, rounds:int=3)->dict:
+                   min_tiles:int=256, breakdown_tiles:int=32, fresh:bool|None=None, rounds:int=3,
+                   backend:str='auto'       # the sparse encoder's backend: 'auto' | 'torch' | 'spconv'
+                  )->dict:
     """Everything `mmearth_bench` measures, as one JSON-able dict (see `to_markdown`). `sample`: a real MMEarth
     folder also measured (None: the bundled `data/mmearth_sample_128` if present, '' to skip)."""
     if what not in ('data', 'encoder', 'all'): raise ValueError(f"what: expected 'data', 'encoder' or 'all', got {what!r}")
@@ -505,8 +513,10 @@ def run_benchmarks(what:str='all',          # 'data', 'encoder' or 'all'
             res['codecs'] = {f'generated ({min(tiles, 256)} tiles)': codec_table(small, workdir, codecs)}
             if sample: res['codecs'][f'real sample {Path(sample).name}'] = codec_table(sample, workdir, codecs)
         if what in ('encoder', 'all'):
-            res['encoder'] = encoder_benchmark(size, batch_size, steps=steps, device=device, threads=threads, profile=profile, fresh=fresh)
-            if pretrain: res['pretrain'] = time_pretrain_step(gen, size, batch_size=batch_size, steps=steps, device=device, threads=threads)
+            res['encoder'] = encoder_benchmark(size, batch_size, steps=steps, device=device, threads=threads, profile=profile,
+                                               fresh=fresh, backend=backend)
+            if pretrain: res['pretrain'] = time_pretrain_step(gen, size, batch_size=batch_size, steps=steps, device=device,
+                                                              threads=threads, backend=backend)
     finally:
         if own: shutil.rmtree(workdir, ignore_errors=True)
     return res
@@ -519,6 +529,7 @@ def save_results(results:dict, out)->tuple[Path, Path]:
     return js, md
 
 # %% ../nbs/11_benchmarks.ipynb #9a43a763
+@hyphen_options
 @call_parse
 def mmearth_bench(what:str='all',          # data | encoder | all
                   tiles:int=2000,          # tiles in the generated MMEarth file (128 px, all modalities, gzip)
@@ -536,11 +547,18 @@ def mmearth_bench(what:str='all',          # data | encoder | all
                   steps:int=3,             # timed encoder steps (median)
                   threads:int=1,           # torch CPU threads per encoder process (0: torch default)
                   no_profile:bool=False,   # skip the torch.profiler table of the sparse step
-                  no_pretrain:bool=False   # skip the whole pretraining step
+                  no_pretrain:bool=False,  # skip the whole pretraining step
+                  backend:str='auto'       # sparse encoder backend: auto | torch (the project's own gather) | spconv
                  ):
-    "Benchmark MMEarth data loading and the ConvNeXt V2 encoders side by side; print Markdown tables, write JSON + Markdown."
+    """Benchmark MMEarth data loading and the ConvNeXt V2 encoders side by side; print Markdown tables, write JSON + Markdown.
+    Exit status 0; bad input gives one line `mmearth_bench: error: ...` and status 2. Options may be spelt
+    `--max-seconds` or `--max_seconds`."""
     cmd = 'mmearth_bench ' + ' '.join(sys.argv[1:])
-    res = run_benchmarks(what, tiles, workdir, tuple(int(w) for w in str(workers).split(',')), codec, level, batch_size, size,
-                         device, target, sample, max_seconds, steps, threads or None, not no_profile, not no_pretrain, command=cmd)
-    print(to_markdown(res))
-    if out: print('wrote', *save_results(res, out))
+    with cli_errors('mmearth_bench'):
+        if backend not in ('auto', 'torch', 'spconv'): raise ValueError(f"backend: expected auto, torch or spconv, got {backend!r}")
+        try: ws = tuple(int(w) for w in str(workers).split(','))
+        except ValueError: raise ValueError(f"workers: expected comma-separated integers, e.g. 1,2, got {workers!r}") from None
+        res = run_benchmarks(what, tiles, workdir, ws, codec, level, batch_size, size, device, target, sample, max_seconds, steps,
+                             threads or None, not no_profile, not no_pretrain, command=cmd, backend=backend)
+        print(to_markdown(res))
+        if out: print('wrote', *save_results(res, out))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_checkpoints.ipynb #4f89889a
 from __future__ import annotations
-import argparse, math, os, pathlib, pickle, re, warnings
+import argparse, math, os, pathlib, pickle, re, warnings, zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -12,18 +12,42 @@ from torch import nn
 import torch.nn.functional as F
 from .modalities import S2_BANDS, S2_PUBLIC_CODE_BANDS, TASKS, band_indices
 from .encoder import (CONVNEXTV2_SIZES, ConvNeXtV2, MaskedConvNeXtV2, SparseConvNeXtV2, convnextv2,
-                                encoder_config, load_encoder)
+                                encoder_config, load_encoder, ENCODER_FORMAT)
 from .decoders import MPMAE, mpmae
 from .loss import MultiTaskLoss
 
 # %% auto #0
-__all__ = ['CHECKPOINT_SAFE_GLOBALS', 'RELEASED_PIXEL_TASKS', 'read_checkpoint', 'mink_kernel_size', 'mink_padding',
+__all__ = ['CHECKPOINT_SAFE_GLOBALS', 'ZIP_MAGIC', 'PICKLE_MAGIC', 'RELEASED_PIXEL_TASKS', 'CheckpointError',
+           'NotACheckpointError', 'IncompleteCheckpointError', 'UnsafeCheckpointError', 'CheckpointMismatchError',
+           'EncoderSizeError', 'BandOrderError', 'read_checkpoint', 'mink_kernel_size', 'mink_padding',
            'mink_conv_to_dense', 'mink_dwconv_to_dense', 'dense_to_mink_conv', 'dense_to_mink_dwconv', 'mink_bias',
            'released_shapes', 'ReleasedConfig', 'released_state_dict', 'is_released_checkpoint',
-           'infer_released_config', 'CheckpointMismatchError', 'LoadReport', 'Conversion', 'load_converted',
-           'released_key_map', 'convert_released', 'released_encoder_config', 'load_released_encoder',
-           'released_mpmae_kwargs', 'released_loss_kwargs', 'load_mpmae_checkpoint', 'mpmae_from_release',
-           'load_pretrained_encoder']
+           'infer_released_config', 'LoadReport', 'Conversion', 'load_converted', 'released_key_map',
+           'convert_released', 'released_encoder_config', 'load_released_encoder', 'released_mpmae_kwargs',
+           'released_loss_kwargs', 'load_mpmae_checkpoint', 'mpmae_from_release', 'load_pretrained_encoder',
+           'release_to_pretrained']
+
+# %% ../nbs/09_checkpoints.ipynb #1bc19cb1
+class CheckpointError(ValueError):
+    "A checkpoint file that cannot be used (base class; subclasses say why). A `ValueError`, so command lines report it in one line."
+
+class NotACheckpointError(CheckpointError):
+    "The file (or folder) is not a PyTorch checkpoint of a known kind."
+
+class IncompleteCheckpointError(CheckpointError):
+    "The file starts like a checkpoint but is empty, truncated or damaged."
+
+class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
+    "The pickle asks for types the weights-only loader refuses (pass them as `extra_safe_globals`, or `trusted=True` for trusted files)."
+
+class CheckpointMismatchError(CheckpointError):
+    "A checkpoint does not fit the model: missing, unexpected or mis-shaped tensors (see the message)."
+
+class EncoderSizeError(CheckpointMismatchError):
+    "The checkpoint holds another ConvNeXt V2 size than the one requested."
+
+class BandOrderError(CheckpointMismatchError):
+    "The checkpoint's encoder reads other input bands (or another order) than `S2_BANDS`."
 
 # %% ../nbs/09_checkpoints.ipynb #6d01d002
 def _path_globals():
@@ -41,30 +65,47 @@ CHECKPOINT_SAFE_GLOBALS = [argparse.Namespace] + _path_globals()
 "Types allowed (besides tensors and containers) when a checkpoint is read with the weights-only unpickler."
 
 # %% ../nbs/09_checkpoints.ipynb #8d0bdf27
+ZIP_MAGIC, PICKLE_MAGIC = b'PK\x03\x04', b'\x80'
+"First bytes of a `torch.save` file: a zip archive (PyTorch >= 1.6), or a pickle (protocol >= 2) for the legacy format."
+
 def read_checkpoint(path:str|Path,                 # a `.pth` file written by `torch.save`
                     trusted:bool=False,            # True: full unpickling (can execute code: trusted files only)
                     extra_safe_globals:list=(),    # further harmless types to allow in weights-only mode
                     map_location='cpu')->dict:
     """Load a checkpoint dict with `torch.load(weights_only=True)`, allowing `CHECKPOINT_SAFE_GLOBALS`
-    (`argparse.Namespace`, `pathlib` paths) plus `extra_safe_globals`. Raises `FileNotFoundError` naming
-    the path, and `pickle.UnpicklingError` listing the globals the file needs but that are not allowed
+    (`argparse.Namespace`, `pathlib` paths) plus `extra_safe_globals`. Raises `FileNotFoundError` naming the path,
+    `NotACheckpointError` (not a torch file), `IncompleteCheckpointError` (empty, truncated or damaged), and
+    `UnsafeCheckpointError` (a `pickle.UnpicklingError`) listing the globals the file needs but that are not allowed
     (with the two ways out: `extra_safe_globals=[...]` or `trusted=True`)."""
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"checkpoint {str(path)!r} not found")
-    if trusted: return torch.load(path, map_location=map_location, weights_only=False)
+    with open(path, 'rb') as f: head = f.read(8)
+    if not head: raise IncompleteCheckpointError(f"checkpoint {str(path)!r} is empty (0 bytes): not a complete checkpoint")
+    if not (head.startswith(ZIP_MAGIC) or head.startswith(PICKLE_MAGIC)):
+        raise NotACheckpointError(f"{str(path)!r} is not a PyTorch checkpoint: it starts with {head!r}, not with a zip archive "
+                                  f"({ZIP_MAGIC!r}) as torch.save writes")
+    if head.startswith(ZIP_MAGIC) and not zipfile.is_zipfile(path):
+        raise IncompleteCheckpointError(f"checkpoint {str(path)!r} ({path.stat().st_size} bytes) is a truncated zip archive "
+                                        f"(no central directory): not a complete checkpoint")
     allowed = list(CHECKPOINT_SAFE_GLOBALS) + list(extra_safe_globals)
     try:
+        if trusted: return torch.load(path, map_location=map_location, weights_only=False)
         with torch.serialization.safe_globals(allowed):
             return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         try: needed = torch.serialization.get_unsafe_globals_in_checkpoint(path)
-        except Exception: needed = []
+        except Exception: needed = None
         names = {n for g in allowed for n in ([g[1]] if isinstance(g, tuple) else [f'{g.__module__}.{g.__qualname__}'])}
-        refused = [n for n in needed if n not in names]
-        raise pickle.UnpicklingError(
-            f"checkpoint {str(path)!r}: the weights-only loader refused the globals {refused or '(see below)'}. "
+        refused = [n for n in (needed or []) if n not in names]
+        if not refused:
+            raise IncompleteCheckpointError(f"checkpoint {str(path)!r} is damaged: not a complete checkpoint ({str(e)[:300]})") from e
+        raise UnsafeCheckpointError(
+            f"checkpoint {str(path)!r}: the weights-only loader refused the globals {refused}. "
             f"If they are harmless types pass them as extra_safe_globals=[...]; pass trusted=True only for a file "
             f"from a source you trust (full unpickling can execute code). Original error: {str(e)[:300]}") from e
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+        raise IncompleteCheckpointError(f"checkpoint {str(path)!r} could not be read ({type(e).__name__}: {str(e)[:300]}): "
+                                        f"not a complete checkpoint") from e
 
 # %% ../nbs/09_checkpoints.ipynb #b940eb67
 def mink_kernel_size(kernel_volume:int, name:str='kernel')->int:
@@ -300,9 +341,6 @@ def infer_released_config(ckpt:dict,               # loaded released checkpoint 
                           _get(args, 'norm_pix_loss'), _get(args, 'mask_ratio'))
 
 # %% ../nbs/09_checkpoints.ipynb #e9c99ad8
-class CheckpointMismatchError(ValueError):
-    "A checkpoint does not fit the model: missing, unexpected or mis-shaped tensors (see the message)."
-
 @dataclass
 class LoadReport:
     "What a checkpoint load did. Keys are the model's (ours); `source` names the file's tensor where relevant."
@@ -583,27 +621,75 @@ def mpmae_from_release(path:str|Path|dict, impl:str='masked', strict:bool=True, 
     return model, criterion, cfg, rep
 
 # %% ../nbs/09_checkpoints.ipynb #a312cd26
-def load_pretrained_encoder(path:str|Path,     # encoder.pth, checkpoint-*.pth of ours, or a released checkpoint-199.pth
+def _check_size(enc, config, size, what):
+    found = config.get('size') or getattr(enc, 'size', None)
+    if size is not None and found != size:
+        want = CONVNEXTV2_SIZES.get(size, ('?', '?'))
+        raise EncoderSizeError(f"{what}: expected ConvNeXt V2 {size!r} (depths {want[0]}, dims {want[1]}), found {found or 'a custom size'} "
+                               f"(depths {tuple(config.get('depths', getattr(enc, 'depths', ())))}, dims {tuple(config.get('dims', getattr(enc, 'dims', ())))})")
+
+def _load_folder(path:Path, impl, map_location, **kwargs):
+    "A Hub-style folder (config.json + model.safetensors) through `mmearth_nb.encoder.from_pretrained`, with typed errors."
+    import json
+    from safetensors import safe_open
+    import mmearth_nb.encoder as E
+    missing = [f for f in ('config.json', 'model.safetensors') if not (path/f).is_file()]
+    if missing: raise NotACheckpointError(f"{str(path)!r} is a folder without {' + '.join(missing)} (a Hub-style encoder folder holds config.json + model.safetensors)")
+    try: cfg = json.loads((path/'config.json').read_text())
+    except (OSError, ValueError) as e: raise IncompleteCheckpointError(f"{str(path/'config.json')!r} is not valid JSON ({e}): not a complete encoder folder") from e
+    fmt = getattr(E, 'PRETRAINED_FORMAT', None)
+    if not isinstance(cfg, dict) or (fmt and cfg.get('format') != fmt):
+        raise NotACheckpointError(f"{str(path/'config.json')!r}: format {cfg.get('format') if isinstance(cfg, dict) else None!r}, expected {fmt!r}")
+    try:
+        with safe_open(str(path/'model.safetensors'), 'pt') as f: list(f.keys())
+    except Exception as e: raise IncompleteCheckpointError(f"{str(path/'model.safetensors')!r} is not a readable safetensors file ({type(e).__name__}): not a complete encoder folder") from e
+    try: enc = E.from_pretrained(path, impl=impl, map_location=map_location, **kwargs)
+    except ValueError as e: raise CheckpointMismatchError(f"encoder folder {str(path)!r}: {e}") from e
+    return enc, {**encoder_config(enc), **getattr(enc, 'pretrained_config', {})}
+
+def load_pretrained_encoder(path:str|Path,     # encoder.pth, checkpoint-*.pth of ours, a released checkpoint-199.pth, or a Hub-style folder
                             impl:str='dense',   # 'dense', 'masked' or 'sparse'
                             map_location='cpu',
-                            size:str|None=None, # expected ConvNeXt V2 size (error if the file holds another)
+                            size:str|None=None, # expected ConvNeXt V2 size (`EncoderSizeError` if the file holds another)
                             strict:bool=True,   # released files: error on any missing / unexpected / mis-shaped tensor
                             trusted:bool=False, # released files: allow full unpickling (trusted files only)
+                            bands:tuple|None=None, # expected input bands (`BandOrderError` if the encoder reads others)
                             **kwargs            # encoder constructor arguments, e.g. drop_path_rate, backend
                            )->tuple:
-    """Load a pretrained encoder from any supported file: released MMEarth-train checkpoints (detected by
-    `encoder.initial_conv.0.kernel` / `encoder.stem_orig.0.kernel`, converted by `load_released_encoder`) or this
-    package's formats (`mmearth_nb.encoder.load_encoder`: `save_encoder` files and pretraining checkpoints).
-    Returns `(encoder, config)`, `config` in the `save_encoder` format (`bands` = the encoder's input order, `S2_BANDS`
-    for converted files). Raises `FileNotFoundError` naming `path`, `CheckpointMismatchError` / `ValueError` for
-    unusable files or another size than `size`."""
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"pretrained encoder {str(path)!r} not found")
-    ck = read_checkpoint(path, trusted=trusted, map_location=map_location)
-    if not is_released_checkpoint(ck): return load_encoder(path, impl=impl, map_location=map_location, size=size, **kwargs)
-    enc, config, _ = load_released_encoder(ck, impl=impl, strict=strict, **kwargs)
-    if size is not None and config['size'] != size:
-        raise ValueError(f"{path}: expected ConvNeXt V2 {size!r}, found {config['size'] or 'a custom size'} "
-                         f"(depths {tuple(config['depths'])}, dims {tuple(config['dims'])})")
-    if isinstance(map_location, (str, torch.device)): enc = enc.to(map_location)
+    """Load a pretrained encoder from any supported file or folder (see above). Returns `(encoder, config)`, `config` in the
+    `save_encoder` format (`bands` = the encoder's input order, `S2_BANDS` for converted files). Raises `FileNotFoundError`
+    naming `path`, `NotACheckpointError`, `IncompleteCheckpointError`, `UnsafeCheckpointError`, `EncoderSizeError`,
+    `BandOrderError` or `CheckpointMismatchError` (all `CheckpointError`, a `ValueError`)."""
+    path, what = Path(path), f"encoder {str(path)!r}"
+    if path.is_dir(): enc, config = _load_folder(path, impl, map_location, **kwargs)
+    else:
+        if not path.is_file(): raise FileNotFoundError(f"pretrained encoder {str(path)!r} not found")
+        ck = read_checkpoint(path, trusted=trusted, map_location=map_location)
+        if is_released_checkpoint(ck):
+            enc, config, _ = load_released_encoder(ck, impl=impl, strict=strict, **kwargs)
+            if isinstance(map_location, (str, torch.device)): enc = enc.to(map_location)
+        else:
+            ours = isinstance(ck, dict) and (ck.get('format') == ENCODER_FORMAT or
+                                             (isinstance(ck.get('model'), dict) and any(k.startswith('encoder.') for k in ck['model'])))
+            if not ours:
+                found = f"keys {sorted(map(str, ck))[:8]}" if isinstance(ck, dict) else type(ck).__name__
+                raise NotACheckpointError(f"{what} is a PyTorch file but not an encoder checkpoint (expected format {ENCODER_FORMAT!r}, "
+                                          f"a pretraining checkpoint or a released MMEarth-train one); found {found}")
+            try: enc, config = load_encoder(path, impl=impl, map_location=map_location, **kwargs)
+            except ValueError as e: raise CheckpointMismatchError(f"{what}: {e}") from e
+    _check_size(enc, config, size, what)
+    if bands is not None and list(config.get('bands') or S2_BANDS) != list(bands):
+        raise BandOrderError(f"band mismatch: {what} reads bands {config.get('bands')}, expected {list(bands)}")
     return enc, config
+
+# %% ../nbs/09_checkpoints.ipynb #569feb8e
+def release_to_pretrained(path:str|Path,        # released MMEarth-train checkpoint-*.pth (or its loaded dict)
+                          folder:str|Path,      # the Hub-style folder to write
+                          overwrite:bool=False, trusted:bool=False, bands:tuple|None=None)->Path:
+    """Convert a released MMEarth-train checkpoint's encoder (`load_released_encoder`, dense) into a `save_pretrained` folder
+    whose config records the source, epoch, tasks, weighting and `bands` (`S2_BANDS`). Raises like `load_released_encoder`,
+    and `FileExistsError` for an existing folder unless `overwrite`."""
+    from mmearth_nb.encoder import save_pretrained
+    enc, config, _ = load_released_encoder(path, impl='dense', trusted=trusted, bands=bands)
+    extra = {k: config[k] for k in ('bands', 'input_size', 'source', 'epoch', 'tasks', 'weighting') if k in config}
+    return save_pretrained(enc, folder, overwrite=overwrite, **extra)

@@ -8,10 +8,11 @@ import torch
 import torch.nn as nn
 from .modalities import TASKS, select_tasks
 from .masking import random_patch_mask, upsample_mask
-from .encoder import Block, convnextv2
+from .encoder import Block, convnextv2, trunc_normal_init, ENCODER_INITS, SparseConvNeXtV2, on_cuda_path
+from .masking import n_visible as _n_visible
 
 # %% auto #0
-__all__ = ['unpatchify', 'patchify', 'PixelHead', 'masked_mean_pool', 'ImageHead', 'MPMAE', 'mpmae']
+__all__ = ['MPMAE_INITS', 'unpatchify', 'patchify', 'PixelHead', 'masked_mean_pool', 'ImageHead', 'MPMAE', 'mpmae']
 
 # %% ../nbs/05_decoders.ipynb #35140f41
 def unpatchify(x:torch.Tensor, # (B, p*p*C, h, w): per-token patch values, channel index (i*p + j)*C + c
@@ -60,10 +61,10 @@ def masked_mean_pool(x:torch.Tensor,         # (B, D, h, w) decoded tokens
 class ImageHead(nn.Module):
     """Image-level head (paper Sec. 4.1): global average pool over the decoded masked tokens (`pool='masked'`)
     or all tokens (`pool='all'`, public code), LayerNorm, Linear(dim -> n_out).
-    `image_norm='pooled'` normalizes the pooled vector; `'tokens'` normalizes every token before pooling (the
-    public code's `layer_norm_tmp`). `forward(x (B, dim, h, w), mask (B, h, w) bool) -> (B, n_out)`: values of
+    `image_norm='tokens'` (default) normalizes every token before pooling (the public code's `layer_norm_tmp`; the
+    paper does not say); `'pooled'` normalizes the pooled vector (this project's earlier variant). `forward(x (B, dim, h, w), mask (B, h, w) bool) -> (B, n_out)`: values of
     a continuous target or class logits. Parameters: `norm.weight`, `norm.bias` (dim), `fc.weight` (n_out, dim), `fc.bias`."""
-    def __init__(self, dim:int, n_out:int, pool:str='masked', image_norm:str='pooled'):
+    def __init__(self, dim:int, n_out:int, pool:str='masked', image_norm:str='tokens'):
         super().__init__()
         if pool not in ('masked', 'all'): raise ValueError(f"ImageHead: pool must be 'masked' or 'all', got {pool!r}")
         if image_norm not in ('pooled', 'tokens'):
@@ -78,12 +79,12 @@ class ImageHead(nn.Module):
         return self.fc(v)
 
 # %% ../nbs/05_decoders.ipynb #879bdb06
-def _init_decoder_weights(m):
-    if isinstance(m, (nn.Conv2d, nn.Linear)):
-        nn.init.trunc_normal_(m.weight, std=.02)
-        if m.bias is not None: nn.init.zeros_(m.bias)
-    elif isinstance(m, nn.LayerNorm):
-        nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
+def _init_decoder_weights(m, conv_std:float=.02):
+    "Decoder init: truncated normal for convs (`conv_std`) and linear layers (std .02), zero biases, LayerNorm ones/zeros."
+    trunc_normal_init(m, conv_std=conv_std, dw_std=conv_std, linear_std=.02)
+    if isinstance(m, nn.LayerNorm): nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
+
+MPMAE_INITS = ('convnextv2', 'fcmae')
 
 class MPMAE(nn.Module):
     """Multi-Pretext Masked Autoencoder (paper Sec. 4.1, Fig. 2).
@@ -93,20 +94,29 @@ class MPMAE(nn.Module):
     (B, C, S, S); pixel categorical (B, K, S, S) logits; image continuous (B, C); image categorical (B, K) logits.
     Pixel predictions of `norm_pix_loss` tasks (Sentinel-2) are in per-patch normalized units (see chapter 06).
     Options: `shared_decoder` (one block for all tasks, public code), `image_pool` ('masked' = paper, 'all' =
-    public code), `image_norm` ('pooled' or 'tokens' = public code). `norm_pix_loss` is recorded for the loss
+    public code), `image_norm` ('tokens' = LayerNorm on the decoded tokens before pooling, public code, default;
+    'pooled' = on the pooled vector, this project's earlier variant). `init`: 'convnextv2' = truncated normal std .02
+    everywhere (ConvNeXt V2's encoder init; default), 'fcmae' = the public `FCMAE._init_weights`, which re-initialises
+    the encoder's depthwise convs and linear layers and every decoder conv with std 1.0 (a missing `std=`, see
+    chapter 14); note that it re-initialises the *encoder* passed in too, as the public FCMAE does.
+    `forward(..., n_visible='auto')`: visible patches per sample for the sparse encoder's sync-free path (see
+    `SparseConvNeXtV2`): 'auto' = known when the mask is drawn here, read off a CPU mask, and on CUDA assumed to be
+    `n_visible(grid, mask_ratio)` (checked by an asynchronous device assert); None = counted (one host sync on CUDA). `norm_pix_loss` is recorded for the loss
     (`MultiTaskLoss(model.tasks, patch_size=model.patch_size, norm_pix_loss=model.norm_pix_loss)`).
     Raises `ValueError` for unknown tasks/options and for images or masks of the wrong shape."""
     def __init__(self, encoder:nn.Module, tasks=select_tasks('all'), decoder_dim:int=512, patch_size:int=16,
-                 mask_ratio:float=0.6, shared_decoder:bool=False, image_pool:str='masked', image_norm:str='pooled',
-                 norm_pix_loss:bool=True):
+                 mask_ratio:float=0.6, shared_decoder:bool=False, image_pool:str='masked', image_norm:str='tokens',
+                 norm_pix_loss:bool=True, init:str='convnextv2'):
         super().__init__()
         self.tasks = select_tasks(tasks)
         enc_p = getattr(encoder, 'patch_size', patch_size)
         if enc_p != patch_size: raise ValueError(f"MPMAE: patch_size={patch_size} but the encoder uses patch_size={enc_p}")
         if image_pool not in ('masked', 'all'): raise ValueError(f"MPMAE: image_pool must be 'masked' or 'all', got {image_pool!r}")
+        if init not in MPMAE_INITS: raise ValueError(f"MPMAE: init must be one of {MPMAE_INITS}, got {init!r}")
         self.encoder = encoder
         self.decoder_dim, self.patch_size, self.mask_ratio = decoder_dim, patch_size, mask_ratio
         self.shared_decoder, self.image_pool, self.image_norm, self.norm_pix_loss = shared_decoder, image_pool, image_norm, norm_pix_loss
+        self.init = init
         self.proj = nn.Conv2d(encoder.dims[-1], decoder_dim, kernel_size=1)
         self.mask_token = nn.Parameter(torch.zeros(1, decoder_dim, 1, 1))
         shared = Block(decoder_dim) if shared_decoder else None
@@ -114,8 +124,13 @@ class MPMAE(nn.Module):
         self.heads = nn.ModuleDict({t: PixelHead(decoder_dim, TASKS[t].n_outputs, patch_size) if TASKS[t].is_pixel
                                     else ImageHead(decoder_dim, TASKS[t].n_outputs, image_pool, image_norm)
                                     for t in self.tasks})
-        for m in (self.proj, self.decoders, self.heads): m.apply(_init_decoder_weights)
-        nn.init.trunc_normal_(self.mask_token, std=.02)
+        if init == 'fcmae':   # public FCMAE._init_weights over the whole model, the encoder included
+            encoder.apply(lambda m: trunc_normal_init(m, **ENCODER_INITS['fcmae']))
+            for m in (self.proj, self.decoders, self.heads): m.apply(lambda m: _init_decoder_weights(m, conv_std=1.))
+            nn.init.normal_(self.mask_token, std=.02)
+        else:
+            for m in (self.proj, self.decoders, self.heads): m.apply(_init_decoder_weights)
+            nn.init.trunc_normal_(self.mask_token, std=.02)
 
     def check_input(self, image, mask=None):
         "Raise `ValueError` unless `image` is (B, in_chans, S, S) with S a multiple of patch_size and `mask` (B, S/p, S/p) bool."
@@ -142,32 +157,44 @@ class MPMAE(nn.Module):
             preds[t] = self.heads[t](d) if TASKS[t].is_pixel else self.heads[t](d, mask)
         return preds
 
-    def forward(self, image:torch.Tensor, mask:torch.Tensor|None=None):
+    def _n_visible(self, mask, grid:int):
+        "Visible patches per sample of a given mask for the sparse encoder ('auto' rule of `forward`), or None."
+        if on_cuda_path(mask): return _n_visible(grid, self.mask_ratio)
+        cnt = (~mask).sum((1, 2))
+        return int(cnt[0]) if bool((cnt == cnt[0]).all()) else None
+
+    def forward(self, image:torch.Tensor, mask:torch.Tensor|None=None, n_visible:int|str|None='auto'):
         self.check_input(image, mask)
+        grid = image.shape[-1] // self.patch_size
         if mask is None:
-            mask = random_patch_mask(image.shape[0], image.shape[-1] // self.patch_size, self.mask_ratio, device=image.device)
-        z = self.encoder(image, mask)
+            mask = random_patch_mask(image.shape[0], grid, self.mask_ratio, device=image.device)
+            if n_visible == 'auto': n_visible = _n_visible(grid, self.mask_ratio)
+        if isinstance(self.encoder, SparseConvNeXtV2):
+            z = self.encoder(image, mask, n_visible=self._n_visible(mask, grid) if n_visible == 'auto' else n_visible)
+        else: z = self.encoder(image, mask)
         return self.forward_decoders(z, mask), mask
 
     @property
     def config(self)->dict:
-        "The constructor options (for checkpoints): tasks, decoder_dim, patch_size, mask_ratio, shared_decoder, image_pool, image_norm, norm_pix_loss."
+        "The constructor options (for checkpoints): tasks, decoder_dim, patch_size, mask_ratio, shared_decoder, image_pool, image_norm, norm_pix_loss, init."
         return dict(tasks=list(self.tasks), decoder_dim=self.decoder_dim, patch_size=self.patch_size, mask_ratio=self.mask_ratio,
                     shared_decoder=self.shared_decoder, image_pool=self.image_pool, image_norm=self.image_norm,
-                    norm_pix_loss=self.norm_pix_loss)
+                    norm_pix_loss=self.norm_pix_loss, init=self.init)
 
     def extra_repr(self): return (f"tasks={self.tasks}, patch_size={self.patch_size}, mask_ratio={self.mask_ratio}, "
                                   f"shared_decoder={self.shared_decoder}, image_pool={self.image_pool!r}")
 
 # %% ../nbs/05_decoders.ipynb #91435af8
-_MPMAE_KW = ('decoder_dim', 'mask_ratio', 'shared_decoder', 'image_pool', 'image_norm', 'norm_pix_loss')
+_MPMAE_KW = ('decoder_dim', 'mask_ratio', 'shared_decoder', 'image_pool', 'image_norm', 'norm_pix_loss', 'init')
 
 def mpmae(size:str='atto',     # ConvNeXt V2 size: atto, femto, pico, nano, tiny, base, large, huge
           tasks='all',         # subset name ('all', 's2', 'pixel', 'image') or list of tasks
-          impl:str='sparse',   # encoder implementation: 'sparse' (spconv) or 'masked' (dense reference)
+          impl:str='sparse',   # encoder implementation: 'sparse' (own sparse path) or 'masked' (dense reference)
           patch_size:int=16,   # 16 for 112 px inputs, 8 for 56 px (MMEarth64)
           **kwargs)->MPMAE:
-    "MP-MAE with a ConvNeXt V2 encoder of `size` (paper Sec. 4.1). Raises `ValueError` for impl='dense' (no masked forward)."
+    """MP-MAE with a ConvNeXt V2 encoder of `size` (paper Sec. 4.1). Keywords of `MPMAE` (decoder_dim, mask_ratio,
+    shared_decoder, image_pool, image_norm, norm_pix_loss, init) go to it, the rest to `convnextv2` (e.g. stem,
+    drop_path_rate, grn_eps, grn_pool, drop_zero_sites, backend). Raises `ValueError` for impl='dense' (no masked forward)."""
     if impl == 'dense': raise ValueError("mpmae: impl must be 'sparse' or 'masked'; the dense ConvNeXtV2 has no masked forward")
     mk = {k: kwargs.pop(k) for k in _MPMAE_KW if k in kwargs}
     enc = convnextv2(size, impl=impl, patch_size=patch_size, **kwargs)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_fastdata.ipynb #bd7b03f2
 from __future__ import annotations
-import os, json, shutil, warnings
+import os, sys, json, shutil, signal, warnings, zlib
 from pathlib import Path
 import numpy as np
 import h5py
@@ -12,10 +12,12 @@ import hdf5plugin  # registers the Blosc / Blosc2 / Zstd / LZ4 HDF5 filters (nee
 from fastcore.script import call_parse
 from tqdm.auto import tqdm
 from .modalities import MODALITIES, ESA_WORLDCOVER_CODES, encode_latlon, encode_month
+from .data import check_layout, cli_errors, hyphen_options
 
 # %% auto #0
 __all__ = ['CODECS', 'SHUFFLES', 'MMEARTH_JSONS', 'smooth_fields', 'synthetic_mmearth_arrays', 'write_synthetic_mmearth',
-           'codec_options', 'dataset_codec', 'mmearth_files', 'convert_mmearth', 'mmearth_convert']
+           'codec_options', 'dataset_codec', 'mmearth_files', 'SourceReadError', 'ConvertWriteError', 'convert_mmearth',
+           'mmearth_convert']
 
 # %% ../nbs/10_fastdata.ipynb #ff087a97
 def smooth_fields(rng:np.random.Generator, # random generator
@@ -34,8 +36,8 @@ def smooth_fields(rng:np.random.Generator, # random generator
     return out
 
 # %% ../nbs/10_fastdata.ipynb #8b9705cc
-# S2 level (digital numbers, file band order), its spatial contrast and its response to vegetation (NIR up, red down)
-_S2_LEVEL = np.array([1300, 1100, 1000, 900, 1200, 2000, 2400, 2600, 2700, 800, 50, 2100, 1400], np.float32)
+# S2 level (digital numbers, file band order: B8A before B8), its spatial contrast and its response to vegetation (NIR up, red down)
+_S2_LEVEL = np.array([1300, 1100, 1000, 900, 1200, 2000, 2400, 2700, 2600, 800, 50, 2100, 1400], np.float32)
 _S2_CONTRAST = np.array([150, 250, 300, 450, 400, 500, 600, 700, 700, 200, 10, 600, 500], np.float32)
 _S2_VEG = np.array([-.2, -.4, -.3, -.6, -.1, .5, .7, .8, .8, .3, 0, -.3, -.5], np.float32)
 
@@ -206,6 +208,13 @@ def _n_tiles(f:h5py.File, where)->int:
         if k in f: return f[k].shape[0]
     raise ValueError(f"{where}: no 'sentinel2' or 'metadata' dataset; not an MMEarth file")
 
+def _check_source(f:h5py.File, where, n:int):
+    "Every dataset of the source named like an MMEarth modality has the layout's shape and dtype (`check_layout`)."
+    hw = f['sentinel2'].shape[2:] if 'sentinel2' in f and f['sentinel2'].ndim == 4 else None
+    for k in f:
+        if k in MODALITIES and isinstance(f[k], h5py.Dataset):
+            check_layout(k, f[k].shape, f[k].dtype, n, hw if MODALITIES[k].is_pixel else None, where=where)
+
 def _equal(a:np.ndarray, b:np.ndarray)->bool:
     "Bit-exact equality of two arrays (NaN payloads, -inf and compound records included)."
     return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
@@ -222,25 +231,137 @@ def _create_like(dst:h5py.File, name:str, src:h5py.Dataset, n:int, opts:dict)->b
     return per_tile
 
 _worker_h5 = None
-def _worker_init(path):
+def _die_with_parent(parent:int):
+    "Linux: have the kernel send SIGTERM to this process when its parent dies (prctl PR_SET_PDEATHSIG), so that no worker outlives a killed converter."
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)   # 1 = PR_SET_PDEATHSIG
+    except Exception: pass
+    if os.getppid() != parent: os._exit(1)                          # the parent died before prctl took effect
+
+def _worker_init(path, parent=None):
     global _worker_h5
+    if parent is not None: _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)                     # Ctrl-C reaches the parent, which stops the workers
     _worker_h5 = h5py.File(path, 'r')
+class SourceReadError(OSError):
+    "A block of the source could not be decoded (a damaged source file); the message names the file, dataset and tiles."
+
+def _read_block(f:h5py.File, names, i:int, j:int)->dict:
+    "`{name: f[name][i:j]}`; `SourceReadError` naming the file, the dataset and the tiles if a chunk cannot be decoded."
+    out = {}
+    for k in names:
+        try: out[k] = f[k][i:j]
+        except OSError as e:
+            raise SourceReadError(f"{f.filename}: cannot read tiles {i}..{j-1} of dataset {k!r} of the source ({e}); the "
+                                  "source file is damaged: download it again") from None
+    return out
+
 def _worker_read(job):
     names, i, j = job
-    return i, j, {k: _worker_h5[k][i:j] for k in names}
+    return i, j, _read_block(_worker_h5, names, i, j)
 
 def _parallel_reads(path, blocks, workers):
-    "Yield `(i, j, {name: array})` for `blocks` decoded by `workers` spawned processes, in order, 2 blocks ahead each."
+    """Yield `(i, j, {name: array})` for `blocks` decoded by `workers` spawned processes, in order, 2 blocks ahead each.
+    However the generator ends (exhausted, closed, an exception, a stop requested by SIGTERM/SIGINT), the pending
+    blocks are cancelled, the ones being decoded finish and the workers exit (terminating them instead can leave a
+    half-written result in the executor's pipe, and the interpreter then hangs at exit); if the parent is killed
+    outright, the kernel terminates them (`_die_with_parent`)."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
     import mmearth_nb.fastdata as m   # spawned workers import the functions from the package (also from a notebook)
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'), initializer=m._worker_init,
-                             initargs=(str(path),)) as ex:
+    ex = ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'), initializer=m._worker_init,
+                             initargs=(str(path), os.getpid()))
+    try:
         ahead = 2 * workers
         futs = [ex.submit(m._worker_read, b) for b in blocks[:ahead]]
         for q in range(len(blocks)):
             if q + ahead < len(blocks): futs.append(ex.submit(m._worker_read, blocks[q + ahead]))
             yield futs[q].result(); futs[q] = None
+    finally: ex.shutdown(wait=True, cancel_futures=True)
+
+
+# %% ../nbs/10_fastdata.ipynb #a9f0c2e1
+def _crc(a:np.ndarray)->int: return zlib.crc32(np.ascontiguousarray(a).tobytes())
+
+def _sums_path(part:Path)->Path: return part.with_name(part.name + '.sums')
+
+def _record_sums(path:Path, i:int, j:int, data:dict):
+    "Append the CRC-32 of every dataset of tiles [i, j) to the checksum log of a partial file: one JSON line, on disk before the state says the block is done."
+    with open(path, 'a') as fh:
+        fh.write(json.dumps({'i': i, 'j': j, 'crc': {k: _crc(v) for k, v in data.items()}}) + '\n')
+        fh.flush(); os.fsync(fh.fileno())
+
+def _read_sums(path:Path)->dict:
+    "`{i: (j, {dataset: crc})}` from a checksum log (a torn last line, left by a kill, is skipped; a later line for the same block wins)."
+    out = {}
+    if not path.exists(): return out
+    for line in path.read_text().splitlines():
+        try: r = json.loads(line); out[int(r['i'])] = (int(r['j']), dict(r['crc']))
+        except (ValueError, KeyError, TypeError): continue
+    return out
+
+def _damaged(fd:h5py.File, fs:h5py.File, per_tile:list, done:int, sums:dict, block:int)->tuple[list, list]:
+    """Re-verify *every* tile [0, done) already in the partial file `fd` (read from the file: the chunk cache is off):
+    blocks with a recorded checksum against it, tiles without one (a partial file of an older converter) against the
+    source `fs`. A block that cannot be decoded counts as damaged. Returns `(blocks [(i, j)], tiles [(dataset, tile)])`
+    that differ, the tiles found by comparing the damaged blocks with the source (error path only)."""
+    def same(k, i, j, ref):
+        try: return (_crc(fd[k][i:j]) == ref) if isinstance(ref, int) else _equal(fd[k][i:j], ref)
+        except OSError: return False
+    starts = sorted(s for s, (j, _) in sums.items() if j <= done)
+    bad, i = [], 0
+    while i < done:
+        if i in sums and sums[i][0] <= done and set(per_tile) <= set(sums[i][1]):
+            j, crc = sums[i]; ok = all(same(k, i, j, crc[k]) for k in per_tile)
+        else:
+            j = min([done, i + block] + [s for s in starts if s > i][:1]); ok = all(same(k, i, j, fs[k][i:j]) for k in per_tile)
+        if not ok: bad.append((i, j))
+        i = j
+    tiles = [(k, t) for i, j in bad for t in range(i, j) for k in per_tile if not same(k, t, t + 1, fs[k][t:t + 1])]
+    return bad, tiles
+
+
+# %% ../nbs/10_fastdata.ipynb #a9f0c2e2
+_stop = None   # the signal number once `mmearth_convert` was asked to stop (SIGTERM / SIGINT)
+
+def _request_stop(signum, frame):
+    "Signal handler of `mmearth_convert`: stop after the block being written (a second signal stops at once)."
+    global _stop
+    if _stop is not None: raise KeyboardInterrupt(f"signal {signum}")
+    _stop = signum
+
+class ConvertWriteError(OSError):
+    "Writing the partial file failed (e.g. a full disk): it is kept for a resume, and nothing in the destination was replaced."
+
+def _copy_blocks(fd, fs, files, part, blocks, state, workers, progress, n, codec):
+    "Copy, verify and record (checksum log, then state) each block (per-tile datasets, tiles [i, j)) into the open partial file `fd`."
+    per_tile, sums, done = state['per_tile'], _sums_path(part), int(state['done'])
+    jobs = [(per_tile, i, j) for i, j in blocks]
+    it = (_parallel_reads(files['h5'], jobs, workers) if workers > 0 and len(jobs) > 1 else
+          ((i, j, _read_block(fs, ks, i, j)) for ks, i, j in jobs))
+    try:
+        with tqdm(total=n, initial=done, unit='tile', desc=f"{files['h5'].name} -> {codec}", disable=not progress) as pbar:
+            for i, j, data in it:
+                try:
+                    for k in per_tile: fd[k][i:j] = data[k]
+                    fd.flush()
+                except (OSError, RuntimeError) as e:                        # h5py reports some write failures as RuntimeError
+                    raise ConvertWriteError(f"{part}: writing tiles {i}..{j-1} failed ({e}); nothing in the destination was "
+                                            "replaced: fix the cause (e.g. free disk space) and run the same command again (it "
+                                            f"resumes after the {state['done']} verified tiles, or starts again if the failure "
+                                            "left the partial file unreadable)") from e
+                bad = [k for k in per_tile if not _equal(fd[k][i:j], data[k])]
+                if bad: raise RuntimeError(f"{part}: verification failed for tiles {i}..{j-1} of {bad}")
+                _record_sums(sums, i, j, data)
+                state['done'] = max(int(state['done']), j)
+                fd.attrs[_STATE] = json.dumps(state); fd.flush()
+                if j > pbar.n: pbar.update(j - pbar.n)
+                if _stop is not None:                                   # a safe point: the block is written, verified, recorded
+                    raise KeyboardInterrupt(f"stopped by signal {_stop} after tile {state['done']}; run the same command again to resume")
+    finally:
+        if hasattr(it, 'close'): it.close()          # stops the worker processes now, whatever happened
+
 
 # %% ../nbs/10_fastdata.ipynb #4fb35bfd
 def convert_mmearth(src,                   # MMEarth dataset folder (one *.h5 + 3 JSON files)
@@ -252,22 +373,26 @@ def convert_mmearth(src,                   # MMEarth dataset folder (one *.h5 + 
                     block:int=32,          # tiles per copy-and-verify step (~1.2 MB each in memory, x2)
                     workers:int=0,         # processes decoding the source (0: in this process)
                     max_tiles:int|None=None, # stop after this many tiles in this run (resumable later)
-                    progress:bool=True     # show a tqdm progress bar
+                    progress:bool=True,    # show a tqdm progress bar
+                    report:dict|None=None  # if given, filled with 'reverified' (tiles of an earlier run checked again) and 'repaired' ([(dataset, tile)])
                    )->Path|None:
     """Copy the MMEarth dataset in `src` to `dst` with HDF5 codec `codec` (see `codec_options`): same datasets,
     dtypes, shapes, attributes, one tile per chunk; the JSON files copied. Every block of tiles is read back
-    from the new file and compared bit for bit with the source. Writes `<name>.h5.partial` and renames it when
-    complete; re-running the same call resumes after the last verified block. Returns the new `.h5` path, or
-    None if `max_tiles` stopped it early.
+    from the new file and compared bit for bit with the source, and its CRC-32 per dataset is logged
+    (`<name>.h5.partial.sums`). Writes `<name>.h5.partial` and renames it when complete; re-running the same call
+    resumes: *every* tile already written is first checked again against its checksum (damaged ones are copied
+    again, and named in a warning and in `report`). Returns the new `.h5` path, or None if `max_tiles` stopped it early.
     Raises `FileNotFoundError` (source layout), `FileExistsError` (destination exists, without `overwrite`),
     `ValueError` (bad codec/level/block, `dst` = `src`, a partial file from another source or codec),
-    `RuntimeError` (verification failed: the message names the datasets and tiles)."""
+    `TypeError`/`ValueError` (a source dataset not in the MMEarth layout, e.g. a float32 `sentinel2`),
+    `ConvertWriteError` (an `OSError`: writing failed, e.g. a full disk; resumable), `SourceReadError` (an `OSError`: a
+    damaged source chunk, file/dataset/tiles named), `RuntimeError` (verification failed)."""
     src, dst = Path(src), Path(dst)
     codec_options(codec, level, shuffle)      # validates codec, level and shuffle before anything is touched
     if block < 1: raise ValueError(f"block: expected >= 1 tiles, got {block}")
     files = mmearth_files(src)
     if dst.exists() and dst.resolve() == src.resolve(): raise ValueError(f"dst: {dst} is the source folder; choose another one")
-    final = dst/files['h5'].name; part = dst/(final.name + '.partial')
+    final = dst/files['h5'].name; part = dst/(final.name + '.partial'); sums = _sums_path(part)
     if final.exists() and not overwrite:
         raise FileExistsError(f"{final} exists; pass overwrite (--overwrite) to replace it (it is replaced only "
                               "once the new copy is complete)")
@@ -275,9 +400,11 @@ def convert_mmearth(src,                   # MMEarth dataset folder (one *.h5 + 
         d = dst/files[k].name
         if d.exists() and not overwrite and d.read_bytes() != files[k].read_bytes():
             raise FileExistsError(f"{d} exists and differs from {files[k]}; pass overwrite (--overwrite) to replace it")
-    dst.mkdir(parents=True, exist_ok=True)
+    rep = {'reverified': 0, 'repaired': []} if report is None else report
+    rep.update(reverified=0, repaired=[])
     with h5py.File(files['h5'], 'r') as fs:
-        n = _n_tiles(fs, files['h5'])
+        n = _n_tiles(fs, files['h5']); _check_source(fs, files['h5'], n)
+        dst.mkdir(parents=True, exist_ok=True)
         want = {'source': _source_signature(files['h5'], n), 'codec': codec, 'level': level, 'shuffle': shuffle}
         state = None
         if part.exists():
@@ -290,44 +417,46 @@ def convert_mmearth(src,                   # MMEarth dataset folder (one *.h5 + 
                                      f"way ({ {k: state.get(k) for k in want} } != {want}); pass overwrite (--overwrite) to restart")
                 state = None
             if state is None: part.unlink()
-        with h5py.File(part, 'a', rdcc_nbytes=0) as fd:   # no chunk cache: the read-back decodes what is on disk
-            if state is None:
-                for k, v in fs.attrs.items(): fd.attrs[k] = v
-                per_tile = []
-                for k, d in _datasets(fs):
-                    if _create_like(fd, k, d, n, codec_options(codec, level, shuffle, d.dtype)): per_tile.append(k)
-                    else:
-                        fd[k][...] = d[...]
-                        if not _equal(fd[k][...], d[...]): raise RuntimeError(f"{part}: verification failed for dataset {k!r}")
-                state = {**want, 'done': 0, 'per_tile': per_tile}
-                fd.attrs[_STATE] = json.dumps(state); fd.flush()
-            per_tile, done = state['per_tile'], int(state['done'])
-            if done > 0:   # resuming: re-verify the last block written before the interruption
-                i = max(0, done - block)
-                bad = [k for k in per_tile if not _equal(fd[k][i:done], fs[k][i:done])]
-                if bad: raise RuntimeError(f"{part}: tiles {i}..{done-1} of {bad} differ from the source; "
-                                           "restart with overwrite (--overwrite)")
-            stop = n if max_tiles is None else min(n, done + max_tiles)
-            blocks = [(per_tile, i, min(i + block, stop)) for i in range(done, stop, block)]
-            it = (_parallel_reads(files['h5'], blocks, workers) if workers > 0 and len(blocks) > 1 else
-                  ((i, j, {k: fs[k][i:j] for k in ks}) for ks, i, j in blocks))
-            with tqdm(total=n, initial=done, unit='tile', desc=f'{final.name} -> {codec}', disable=not progress) as pbar:
-                for i, j, data in it:
-                    for k in per_tile: fd[k][i:j] = data[k]
-                    fd.flush()
-                    bad = [k for k in per_tile if not _equal(fd[k][i:j], data[k])]
-                    if bad: raise RuntimeError(f"{part}: verification failed for tiles {i}..{j-1} of {bad}")
-                    state['done'] = j
+        if state is None and sums.exists(): sums.unlink()
+        try:
+            with h5py.File(part, 'a', rdcc_nbytes=0) as fd:   # no chunk cache: the read-back decodes what is on disk
+                if state is None:
+                    for k, v in fs.attrs.items(): fd.attrs[k] = v
+                    per_tile = []
+                    for k, d in _datasets(fs):
+                        if _create_like(fd, k, d, n, codec_options(codec, level, shuffle, d.dtype)): per_tile.append(k)
+                        else:
+                            fd[k][...] = d[...]
+                            if not _equal(fd[k][...], d[...]): raise RuntimeError(f"{part}: verification failed for dataset {k!r}")
+                    state = {**want, 'done': 0, 'per_tile': per_tile}
                     fd.attrs[_STATE] = json.dumps(state); fd.flush()
-                    pbar.update(j - i)
-            if stop < n: return None
-            fd.attrs[_STATE] = json.dumps({**state, 'complete': True})
+                done = int(state['done'])
+                bad, tiles = _damaged(fd, fs, state['per_tile'], done, _read_sums(sums), block) if done else ([], [])
+                rep['reverified'], rep['repaired'] = done, tiles
+                if bad: warnings.warn(f"{part}: {len(tiles)} tile(s) written before the interruption differ from the source "
+                                      f"(damaged on disk): {sorted({t for _, t in tiles})[:20]} of {sorted({k for k, _ in tiles})}; copying them again")
+                stop = n if max_tiles is None else min(n, done + max_tiles)
+                _copy_blocks(fd, fs, files, part, bad + [(i, min(i + block, stop)) for i in range(done, stop, block)],
+                             state, workers, progress, n, codec)
+                if stop < n: return None
+                fd.attrs[_STATE] = json.dumps({**state, 'complete': True})
+        except (OSError, RuntimeError) as e:                                # h5py reports some write failures as RuntimeError
+            if isinstance(e, (ConvertWriteError, SourceReadError)) or str(e).startswith(str(part)): raise
+            raise ConvertWriteError(f"{part}: writing the converted file failed ({e}); nothing in {dst} was replaced: fix the "
+                                    "cause (e.g. free disk space) and run the same command again (it resumes from the partial "
+                                    "file, or starts again if the failure left it unreadable)") from e
     for k in MMEARTH_JSONS:
-        tmpj = dst/(files[k].name + '.partial'); shutil.copyfile(files[k], tmpj); os.replace(tmpj, dst/files[k].name)
-    os.replace(part, final)
+        tmpj = dst/(files[k].name + '.partial')
+        try: shutil.copyfile(files[k], tmpj); os.replace(tmpj, dst/files[k].name)
+        except OSError as e:
+            tmpj.unlink(missing_ok=True)
+            raise ConvertWriteError(f"{dst/files[k].name}: copying {files[k]} failed ({e}); run the same command again") from e
+    os.replace(part, final); sums.unlink(missing_ok=True)
     return final
 
+
 # %% ../nbs/10_fastdata.ipynb #dd7e6f86
+@hyphen_options
 @call_parse
 def mmearth_convert(src:str,                # MMEarth dataset folder (one *.h5 + *_band_stats/_splits/_tile_info.json)
                     dst:str,                # destination folder (created); re-run the same command to resume
@@ -340,8 +469,26 @@ def mmearth_convert(src:str,                # MMEarth dataset folder (one *.h5 +
                     max_tiles:int=None,     # stop after this many tiles (resume later by re-running)
                     quiet:bool=False        # no progress bar
                    ):
-    "Convert an MMEarth HDF5 dataset to a fast codec, tile by tile, verifying every tile; resumable."
-    out = convert_mmearth(src, dst, codec=codec, level=level, shuffle=shuffle, overwrite=overwrite, block=block, workers=workers,
-                          max_tiles=max_tiles, progress=not quiet)
-    if out is None: print(f"stopped after --max-tiles; run the same command again to continue")
-    else: print(f"wrote {out} ({out.stat().st_size / 1e9:.3f} GB, codec {codec} level {level}, shuffle {shuffle}); every tile verified")
+    """Convert an MMEarth HDF5 dataset to a fast codec, tile by tile, verifying every tile; resumable. Exit status 0 on
+    success, 2 with one line `mmearth_convert: error: ...` on bad input or a failed write, 130 when interrupted
+    (Ctrl-C or SIGTERM: the worker processes are stopped, the partial file is kept for a resume). Options may be spelt
+    `--max-tiles` or `--max_tiles`."""
+    global _stop
+    _stop = None
+    prev = {s: signal.signal(s, _request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with cli_errors('mmearth_convert'), warnings.catch_warnings(record=True) as ws:
+            warnings.simplefilter('always'); rep = {}
+            try: out = convert_mmearth(src, dst, codec=codec, level=level, shuffle=shuffle, overwrite=overwrite, block=block,
+                                       workers=workers, max_tiles=max_tiles, progress=not quiet, report=rep)
+            finally:
+                for w in ws: print(f"mmearth_convert: warning: {w.message}", file=sys.stderr)
+    finally:
+        for s, h in prev.items(): signal.signal(s, h)
+    if out is None: print(f"stopped after --max_tiles; run the same command again to continue")
+    else:
+        again = (f"; the {rep['reverified']} tiles of the earlier run(s) checked again against their checksums"
+                 + (f", {len({t for _, t in rep['repaired']})} damaged ones copied again" if rep['repaired'] else '')) if rep['reverified'] else ''
+        print(f"wrote {out} ({out.stat().st_size / 1e9:.3f} GB, codec {codec} level {level}, shuffle {shuffle}); every tile verified{again}")
+
+

@@ -10,6 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from .modalities import TASKS, IGNORE_INDEX, select_tasks
 from .masking import upsample_mask
+from .encoder import on_cuda_path
 
 # %% auto #0
 __all__ = ['patch_norm_stats', 'normalize_patches', 'denormalize_patches', 'pixel_mse', 'pixel_cross_entropy', 'image_mse',
@@ -40,7 +41,7 @@ def _from_patches(x, p):
 # %% ../nbs/06_loss.ipynb #b39c9585
 def patch_norm_stats(target:torch.Tensor, # (B, C, H, W) float, NaN = no-data
                      patch_size:int,       # patch side in pixels; H and W must be multiples of it
-                     mode:str='channel',   # 'channel': per patch and channel; 'patch': per patch over all channels (MAE)
+                     mode:str='patch',     # 'patch': per patch over all p*p*C values (MAE, default); 'channel': per patch and channel
                      eps:float=1e-6,       # added to the variance
                     )->tuple[torch.Tensor, torch.Tensor]:
     """Per-patch mean and standard deviation `sqrt(var + eps)` of `target` (unbiased variance, NaN excluded),
@@ -60,12 +61,12 @@ def patch_norm_stats(target:torch.Tensor, # (B, C, H, W) float, NaN = no-data
     std = (var + eps).sqrt()
     return _from_patches(mean.expand_as(t), patch_size), _from_patches(std.expand_as(t), patch_size)
 
-def normalize_patches(target, patch_size, mode='channel', eps=1e-6):
+def normalize_patches(target, patch_size, mode='patch', eps=1e-6):
     "`target` (B, C, H, W) normalized per patch (`patch_norm_stats`); NaN stays NaN."
     mean, std = patch_norm_stats(target, patch_size, mode, eps)
     return (target.float() - mean) / std
 
-def denormalize_patches(pred, target, patch_size, mode='channel', eps=1e-6):
+def denormalize_patches(pred, target, patch_size, mode='patch', eps=1e-6):
     "Map a prediction of per-patch normalized pixels (B, C, H, W) back to the scale of `target` (for display)."
     mean, std = patch_norm_stats(target, patch_size, mode, eps)
     return pred.float() * std + mean
@@ -77,14 +78,19 @@ def pixel_mse(pred:torch.Tensor,    # (B, C, H, W) float prediction
               patch_size:int=16,    # p
               norm_pix:str|None=None, # None, 'channel' or 'patch': per-patch target normalization (`norm_pix_loss`)
               eps:float=1e-6,
+              nan_targets:str='ignore', # 'ignore': NaN excluded; 'zero': NaN set to 0 (the mean) and kept (public code)
              )->tuple[torch.Tensor, torch.Tensor]:
     """Mean squared error over the pixels of **masked** patches whose target is not NaN (paper Sec. 4.2;
     `norm_pix_loss` as MAE). Returns `(loss, n_valid)`: a float32 scalar (exactly 0 with zero gradient when no
-    element is valid) and the int64 number of valid elements. Raises `ValueError` on mismatched shapes."""
+    element is valid) and the int64 number of valid elements. `nan_targets='zero'` replaces NaN targets by 0 before
+    the statistics and the loss, so they count like any other value (public MMEarth-train `FCMAE.forward`).
+    Raises `ValueError` on mismatched shapes or options."""
     _check_pixel(pred, target, mask, patch_size, 'pixel_mse')
     if pred.shape != target.shape:
         raise ValueError(f"pixel_mse: prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ")
+    if nan_targets not in ('ignore', 'zero'): raise ValueError(f"pixel_mse: nan_targets must be 'ignore' or 'zero', got {nan_targets!r}")
     target = target.float()
+    if nan_targets == 'zero': target = torch.nan_to_num(target, nan=0., posinf=0., neginf=0.)
     if norm_pix: target = normalize_patches(target, patch_size, norm_pix, eps)
     valid = upsample_mask(mask, patch_size)[:, None] & ~torch.isnan(target)
     sq = torch.where(valid, pred.float() - torch.nan_to_num(target, nan=0.), 0.).pow(2)
@@ -92,7 +98,9 @@ def pixel_mse(pred:torch.Tensor,    # (B, C, H, W) float prediction
     return sq.sum() / n.clamp(min=1), n
 
 # %% ../nbs/06_loss.ipynb #e2339fc5
-def _check_classes(target, n_classes, name):
+def _check_classes(target, n_classes, name, check:bool|None=None):
+    "Validate class indices; `check=None`: only for CPU tensors (on CUDA the test would cost a host sync per call)."
+    if check is False or (check is None and on_cuda_path(target)): return
     if target.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
         raise TypeError(f"{name}: categorical target must be an integer class index tensor, got {target.dtype}")
     if target.numel() and (int(target.max()) >= n_classes or int(target.min()) < IGNORE_INDEX):
@@ -103,7 +111,7 @@ def pixel_cross_entropy(logits:torch.Tensor, # (B, K, H, W) float logits
                         target:torch.Tensor, # (B, H, W) int64 class index 0..K-1, IGNORE_INDEX (-1) = no-data
                         mask:torch.Tensor,   # (B, H/p, W/p) bool, True = masked
                         patch_size:int=16,
-                        check:bool=True,     # validate the class range (one device sync)
+                        check:bool|None=None, # validate the class range; None: on CPU tensors only (a host sync on CUDA)
                        )->tuple[torch.Tensor, torch.Tensor]:
     """Cross entropy over the pixels of **masked** patches whose target is not `IGNORE_INDEX` (paper Sec. 4.2).
     Returns `(loss, n_valid)`; the loss is exactly 0 (zero gradient) when no pixel is valid."""
@@ -111,7 +119,7 @@ def pixel_cross_entropy(logits:torch.Tensor, # (B, K, H, W) float logits
     if logits.ndim != 4 or target.ndim != 3:
         raise ValueError(f"pixel_cross_entropy: expected logits (B, K, H, W) and target (B, H, W), got "
                          f"{tuple(logits.shape)} and {tuple(target.shape)}")
-    if check: _check_classes(target, logits.shape[1], 'pixel_cross_entropy')
+    _check_classes(target, logits.shape[1], 'pixel_cross_entropy', check)
     t = torch.where(upsample_mask(mask, patch_size), target.long(), IGNORE_INDEX)
     ce = F.cross_entropy(logits.float(), t, ignore_index=IGNORE_INDEX, reduction='none')
     n = (t != IGNORE_INDEX).sum()
@@ -132,13 +140,13 @@ def image_mse(pred:torch.Tensor,   # (B, C) float
 
 def image_cross_entropy(logits:torch.Tensor, # (B, K) float logits
                         target:torch.Tensor, # (B,) int64 class index, -1 = no-data
-                        check:bool=True,
+                        check:bool|None=None, # validate the class range; None: on CPU tensors only
                        )->tuple[torch.Tensor, torch.Tensor]:
     "Cross entropy on image-level class indices, ignoring -1 (paper Sec. 4.2). Returns `(loss, n_valid)`; 0 if none valid."
     if logits.ndim != 2 or target.shape != logits.shape[:1]:
         raise ValueError(f"image_cross_entropy: expected logits (B, K) and target (B,), got {tuple(logits.shape)} "
                          f"and {tuple(target.shape)}")
-    if check: _check_classes(target, logits.shape[1], 'image_cross_entropy')
+    _check_classes(target, logits.shape[1], 'image_cross_entropy', check)
     t = target.long()
     ce = F.cross_entropy(logits.float(), t, ignore_index=IGNORE_INDEX, reduction='none')
     n = (t != IGNORE_INDEX).sum()
@@ -151,14 +159,15 @@ def task_loss(task:str,              # a key of TASKS
               mask:torch.Tensor,     # (B, 7, 7) bool, True = masked
               patch_size:int=16,
               norm_pix:str|None=None, # per-patch target normalization for pixel continuous tasks (None = off)
-              check:bool=True,
+              check:bool|None=None,  # class-range checks: True, False, None = on CPU tensors only
+              nan_targets:str='ignore', # pixel continuous targets: 'ignore' NaN or set it to 'zero' (public code)
              )->tuple[torch.Tensor, torch.Tensor]:
     "Loss of one pretext task on masked patches only (paper Sec. 4.2): `(loss, n_valid)`."
     if task not in TASKS: raise KeyError(f"task_loss: unknown task {task!r}; expected one of {list(TASKS)}")
     t = TASKS[task]
     try:
         if t.is_pixel and t.is_categorical: return pixel_cross_entropy(pred, target, mask, patch_size, check)
-        if t.is_pixel: return pixel_mse(pred, target, mask, patch_size, norm_pix)
+        if t.is_pixel: return pixel_mse(pred, target, mask, patch_size, norm_pix, nan_targets=nan_targets)
         if t.is_categorical: return image_cross_entropy(pred, target, check)
         return image_mse(pred, target)
     except (ValueError, TypeError) as e: raise type(e)(f"task {task!r}: {e}") from None
@@ -174,11 +183,16 @@ class MultiTaskLoss(nn.Module):
       `log_vars` (T,)); `uncertainty='public_code'` uses exp(-s_t) L_t + s_t instead.
     - `weighting='equal'`: total = sum_t L_t (sigma_t = 1).
     - `norm_pix_loss`: per-patch target normalization for tasks flagged in `TASKS` (Sentinel-2), statistics per
-      `norm_pix` ('channel' or MAE's 'patch').
+      `norm_pix`: 'patch' = MAE's, over all p*p*C values of a patch (paper Sec. 5.2, default) or 'channel' (this
+      project's earlier variant: per patch and band).
+    - `nan_targets`: NaN in pixel-level continuous targets 'zero' = set to 0 (the mean) and kept in the loss (public
+      code; the paper is silent; default) or 'ignore' = excluded. Image-level NaN and categorical no-data are always excluded.
+    - `check`: class-range checks of categorical targets: True, False, or None = on for CPU tensors and off for
+      CUDA tensors (a check reads the target's range on the host: one synchronisation each).
     A task with no valid (non-no-data, masked) target element contributes exactly 0 to `total` and its gradients.
     Raises `KeyError` if a task's prediction or target is missing, `ValueError` for bad shapes or options."""
     def __init__(self, tasks='all', weighting:str='uncertainty', patch_size:int=16, norm_pix_loss:bool=True,
-                 norm_pix:str='channel', uncertainty:str='paper', check:bool=True):
+                 norm_pix:str='patch', uncertainty:str='paper', check:bool|None=None, nan_targets:str='zero'):
         super().__init__()
         if weighting not in ('uncertainty', 'equal'):
             raise ValueError(f"MultiTaskLoss: weighting must be 'uncertainty' or 'equal', got {weighting!r}")
@@ -186,7 +200,9 @@ class MultiTaskLoss(nn.Module):
             raise ValueError(f"MultiTaskLoss: uncertainty must be 'paper' or 'public_code', got {uncertainty!r}")
         if norm_pix not in ('channel', 'patch'):
             raise ValueError(f"MultiTaskLoss: norm_pix must be 'channel' or 'patch', got {norm_pix!r}")
-        self.tasks = select_tasks(tasks)
+        if nan_targets not in ('ignore', 'zero'):
+            raise ValueError(f"MultiTaskLoss: nan_targets must be 'ignore' or 'zero', got {nan_targets!r}")
+        self.tasks, self.nan_targets = select_tasks(tasks), nan_targets
         self.weighting, self.uncertainty, self.patch_size, self.check = weighting, uncertainty, patch_size, check
         self.norm_pix = {t: (norm_pix if norm_pix_loss and TASKS[t].norm_pix_loss else None) for t in self.tasks}
         if weighting == 'uncertainty': self.log_vars = nn.Parameter(torch.zeros(len(self.tasks)))
@@ -199,7 +215,7 @@ class MultiTaskLoss(nn.Module):
                            f"{sorted(preds)}, targets for {sorted(targets)}")
         total, per_task = self.log_vars.new_zeros(()), {}
         for i, t in enumerate(self.tasks):
-            L, n = task_loss(t, preds[t], targets[t], mask, self.patch_size, self.norm_pix[t], self.check)
+            L, n = task_loss(t, preds[t], targets[t], mask, self.patch_size, self.norm_pix[t], self.check, self.nan_targets)
             per_task[t] = L
             if self.weighting == 'equal': total = total + L
             else:
@@ -216,4 +232,5 @@ class MultiTaskLoss(nn.Module):
         "Task -> s_t = log sigma_t^2 (float), the quantity of the paper's Fig. A4."
         return {t: float(s) for t, s in zip(self.tasks, self.log_vars.detach().cpu())}
 
-    def extra_repr(self): return f"tasks={self.tasks}, weighting={self.weighting!r}, uncertainty={self.uncertainty!r}"
+    def extra_repr(self): return (f"tasks={self.tasks}, weighting={self.weighting!r}, uncertainty={self.uncertainty!r}, "
+                                  f"nan_targets={self.nan_targets!r}")

@@ -24,7 +24,9 @@ def random_patch_mask(batch_size:int,            # B, number of independent mask
                       device=None                # device of the result (default: the generator's, else CPU)
                      )->torch.Tensor:            # bool (B, grid, grid), True = masked
     """Random patch mask of FCMAE / MP-MAE (paper Sec. 4.1): per sample exactly `n_visible(grid, mask_ratio)`
-    patches are visible (`False`) and the rest masked (`True`), chosen uniformly at random.
+    patches are visible (`False`) and the rest masked (`True`), chosen uniformly at random. Built on the device
+    (no host round trip); with a CPU `generator` (reproducible across machines) and a CUDA `device`, drawn on the CPU
+    and copied from pinned memory without blocking, so the CPU never waits for the GPU here.
     Raises `ValueError` for `mask_ratio` outside [0, 1) or `batch_size < 1`."""
     if batch_size < 1: raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     n_keep = n_visible(grid, mask_ratio)
@@ -34,7 +36,10 @@ def random_patch_mask(batch_size:int,            # B, number of independent mask
     ids_keep = noise.argsort(dim=1)[:, :n_keep]
     mask = torch.ones(batch_size, grid*grid, dtype=torch.bool, device=noise.device)
     mask.scatter_(1, ids_keep, False)
-    return mask.view(batch_size, grid, grid).to(device)
+    mask = mask.view(batch_size, grid, grid)
+    if mask.device == device: return mask
+    if mask.device.type == 'cpu' and device.type == 'cuda': return mask.pin_memory().to(device, non_blocking=True)
+    return mask.to(device)
 
 # %% ../nbs/03_masking.ipynb #29353f34
 def upsample_mask(mask:torch.Tensor, # bool (B, grid, grid), True = masked

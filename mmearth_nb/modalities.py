@@ -36,8 +36,8 @@ class Modality:
     def is_categorical(self): return self.kind == 'categorical'
 
 # %% ../nbs/00_modalities.ipynb #d49301c3
-S2_FILE_BANDS = ('B1','B2','B3','B4','B5','B6','B7','B8','B8A','B9','B10','B11','B12')
-"Sentinel-2 bands in MMEarth file order (axis 1 of the `sentinel2` HDF5 dataset)."
+S2_FILE_BANDS = ('B1','B2','B3','B4','B5','B6','B7','B8A','B8','B9','B10','B11','B12')
+"Sentinel-2 bands in the order of the released MMEarth files (axis 1 of the `sentinel2` HDF5 dataset): B8A *before* B8."
 S2_BANDS = ('B1','B2','B3','B4','B5','B6','B7','B8','B8A','B9','B11','B12')
 "The canonical 12-band input order of this package (ESA order without B10 = GEO-Bench order)."
 S2_PUBLIC_CODE_BANDS = ('B1','B2','B3','B4','B5','B6','B7','B8A','B8','B9','B11','B12')

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_pretrain.ipynb #3b717b69
 from __future__ import annotations
-import os, sys, csv, json, math, time, random, datetime, hashlib, contextlib, warnings, signal, threading
+import os, sys, csv, json, math, time, random, datetime, hashlib, contextlib, warnings, signal, threading, errno, re, socket, shutil
 from dataclasses import dataclass, asdict, fields, replace
 from functools import wraps
 from pathlib import Path
@@ -12,28 +12,31 @@ import numpy as np
 import torch, torch.nn as nn
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
+from fastcore.basics import patch
 from fastcore.script import call_parse, Param
 from tqdm import tqdm
 from .modalities import TASKS, select_tasks, geometry_for_tile_size
 from .masking import random_patch_mask
-from .data import BatchNormalizer
+from .data import BatchNormalizer, cli_errors, hyphen_options
 from .encoder import atomic_save
 
 # %% auto #0
-__all__ = ['RECIPES', 'CHECKPOINT_FORMAT', 'TASK_GROUPS', 'RESUME_OPTIONS', 'mmearth_pretrain', 'PretrainConfig', 'make_config',
-           'resolve_config', 'no_weight_decay', 'param_groups', 'make_optimizer', 'WarmupCosine', 'make_scheduler',
-           'first_slurm_host', 'DistEnv', 'dist_env', 'DistInfo', 'init_distributed', 'cleanup_distributed',
-           'broadcast_object', 'all_gather_object', 'rng_state', 'set_rng_state', 'load_checkpoint', 'log_columns',
-           'MetricLogger', 'read_log', 'plot_uncertainties', 'plot_losses', 'PretrainStep', 'step_generator',
-           'NonFiniteLossError', 'set_loader_epoch', 'param_digest', 'Pretrainer', 'export_encoder', 'build_data',
-           'build_model', 'seed_everything', 'pretrain', 'hyphen_cli']
+__all__ = ['RECIPES', 'WD_RULES', 'CHECKPOINT_FORMAT', 'TASK_GROUPS', 'LOCK_NAME', 'RESUME_OPTIONS', 'PRE_CHECKPOINT_FILES',
+           'mmearth_pretrain', 'PretrainConfig', 'fidelity_kwargs', 'make_config', 'resolve_config', 'no_weight_decay',
+           'param_groups', 'make_optimizer', 'WarmupCosine', 'make_scheduler', 'first_slurm_host', 'DistEnv',
+           'dist_env', 'DistInfo', 'init_distributed', 'cleanup_distributed', 'broadcast_object', 'all_gather_object',
+           'rng_state', 'set_rng_state', 'load_checkpoint', 'OutputWriteError', 'writing', 'remove_stale_temp_files',
+           'log_columns', 'MetricLogger', 'read_log', 'plot_uncertainties', 'plot_losses', 'PretrainStep',
+           'step_generator', 'NonFiniteLossError', 'set_loader_epoch', 'param_digest', 'setup_cuda', 'Pretrainer',
+           'export_encoder', 'export_encoder_folder', 'build_data', 'build_model', 'RunFolderInUseError', 'RunLock',
+           'run_path', 'prepare_run_folder', 'seed_everything', 'pretrain', 'hyphen_cli']
 
 # %% ../nbs/07_pretrain.ipynb #0923ccb7
 @dataclass
 class PretrainConfig:
-    """Every setting of an MP-MAE pretraining run (defaults: the paper's full-scale recipe, Sec. 5.2).
-    Derived fields (`accum_iter`, `effective_batch`, `lr`, `input_size`, `patch_size`, `world_size`) are filled
-    by `resolve_config`. Stored as a plain dict in every checkpoint."""
+    """Every setting of an MP-MAE pretraining run (defaults: the paper's full-scale recipe, Sec. 5.2, and the authors'
+    public code where the paper is silent). Derived fields (`accum_iter`, `effective_batch`, `lr`, `input_size`,
+    `patch_size`, `world_size`) are filled by `resolve_config`. Stored as a plain dict in every checkpoint."""
     data: str|None = None             # MMEarth folder (the 4 files); None = the bundled 128 px sample
     model: str = 'convnextv2_atto'    # encoder, 'convnextv2_<size>'
     tasks: str = 'all'                # 'all', 's2', 'pixel', 'image' or a comma-separated list of tasks
@@ -46,18 +49,21 @@ class PretrainConfig:
     min_lr: float = 0.                # final learning rate of the cosine
     warmup_epochs: float = 40
     weight_decay: float = 0.05
+    wd_rule: str = 'timm'             # decayed parameters: 'timm' (public code: all but 1-D tensors and biases) or 'project'
     beta1: float = 0.9
     beta2: float = 0.95
     mask_ratio: float = 0.6
     weighting: str = 'uncertainty'    # 'uncertainty' (learnt sigma_t, eq. 1) or 'equal'
     impl: str = 'auto'                # encoder implementation: 'sparse', 'masked' or 'auto' (= sparse)
+    backend: str = 'auto'             # kernels of the sparse encoder: 'auto', 'torch' (the project's own) or 'spconv'
     normalize: str = 'auto'           # 'worker' (in the DataLoader), 'device' (raw crops, BatchNormalizer on the GPU), 'auto'
     decoder_dim: int = 512
     input_size: int|None = None       # None: from the data's tile size (128 -> 112, 64 -> 56)
     patch_size: int|None = None       # None: from the data's tile size (128 -> 16, 64 -> 8)
     num_workers: int = 8
     seed: int = 0
-    amp: str = 'auto'                 # 'auto' (bf16 on CUDA, none on CPU), 'bf16', 'fp16', 'none'
+    amp: str = 'none'                 # 'none' (fp32 as the public code), 'bf16', 'fp16' (+ GradScaler), 'auto' (bf16 on CUDA)
+    tf32: bool = True                 # on CUDA: TF32 for fp32 matmuls and convolutions (public code: matmul precision 'high')
     device: str = 'auto'              # 'auto', 'cpu', 'cuda'
     output: str|None = None           # run folder; None: runs/<name>
     name: str|None = None             # run name; None: a timestamp
@@ -67,6 +73,7 @@ class PretrainConfig:
     clip_grad: float|None = None      # gradient-norm clipping (None: off, as in the recipe)
     init: str|None = None             # start from these weights: a run's checkpoint or a released MMEarth-train checkpoint
     init_partial: bool = False        # with init: load what matches, report the rest (default: any mismatch is an error)
+    fidelity: str = 'paper'           # 'paper' (these defaults) or 'public': the public code's behaviour wherever they differ
     progress: bool = True             # tqdm progress bar on rank 0
     tensorboard: bool = True          # also log to TensorBoard when it is installed
     recipe: str = 'paper'
@@ -80,18 +87,30 @@ RECIPES = {
 "Recipe name -> overrides of the `PretrainConfig` defaults ('paper' = the defaults themselves)."
 
 # %% ../nbs/07_pretrain.ipynb #fde648e2
-_CHOICES = dict(weighting=('uncertainty', 'equal'), impl=('auto', 'sparse', 'masked'), normalize=('auto', 'worker', 'device'),
-                amp=('auto', 'bf16', 'fp16', 'none'), device=('auto', 'cpu', 'cuda'), recipe=tuple(RECIPES))
+_CHOICES = dict(weighting=('uncertainty', 'equal'), impl=('auto', 'sparse', 'masked'), backend=('auto', 'torch', 'spconv'),
+                normalize=('auto', 'worker', 'device'), amp=('auto', 'bf16', 'fp16', 'none'), device=('auto', 'cpu', 'cuda'),
+                wd_rule=('timm', 'project'), fidelity=('paper', 'public'), recipe=tuple(RECIPES))
+
+def fidelity_kwargs(mode:str, component:str)->dict:
+    "`mmearth_nb.fidelity.fidelity_overrides(mode, component)`, looked up at call time (the appendix chapter owns the table)."
+    from mmearth_nb import fidelity
+    return fidelity.fidelity_overrides(mode, component)
 
 def make_config(recipe:str='paper', **overrides)->PretrainConfig:
-    """`PretrainConfig` of `recipe` ('paper' or 'sample') with `overrides` applied (None values are ignored).
+    """`PretrainConfig` of `recipe` ('paper' or 'sample') with `overrides` applied (None values are ignored). With
+    `fidelity='public'` the 'pretrain' row of `mmearth_nb.fidelity` comes between the recipe and the explicit overrides.
     Raises `ValueError` naming an unknown option, recipe, choice, task or model."""
     if recipe not in RECIPES: raise ValueError(f"recipe: unknown {recipe!r}; choose one of {list(RECIPES)}")
     names = {f.name for f in fields(PretrainConfig)}
     unknown = [k for k in overrides if k not in names]
     if unknown: raise ValueError(f"unknown pretraining option(s) {unknown}; known: {sorted(names)}")
-    kw = {**RECIPES[recipe], **{k: v for k, v in overrides.items() if v is not None}, 'recipe': recipe}
-    cfg = PretrainConfig(**kw)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    mode = given.get('fidelity', 'paper')
+    if mode not in _CHOICES['fidelity']: raise ValueError(f"fidelity: {mode!r} is not one of {list(_CHOICES['fidelity'])}")
+    table = fidelity_kwargs(mode, 'pretrain')
+    if [k for k in table if k not in names]:
+        raise ValueError(f"fidelity table ('pretrain'): unknown pretraining option(s) {[k for k in table if k not in names]}")
+    cfg = PretrainConfig(**{**RECIPES[recipe], **table, **given, 'recipe': recipe})
     for k, ch in _CHOICES.items():
         if getattr(cfg, k) not in ch: raise ValueError(f"{k}: {getattr(cfg, k)!r} is not one of {list(ch)}")
     select_tasks(cfg.tasks)  # raises on unknown tasks
@@ -100,6 +119,8 @@ def make_config(recipe:str='paper', **overrides)->PretrainConfig:
     for k in ('epochs', 'batch_size'):
         if getattr(cfg, k) < 1: raise ValueError(f"{k} must be >= 1, got {getattr(cfg, k)}")
     if not 0 <= cfg.mask_ratio < 1: raise ValueError(f"mask_ratio must be in [0, 1), got {cfg.mask_ratio}")
+    if cfg.impl == 'masked' and cfg.backend != 'auto':
+        raise ValueError(f"backend={cfg.backend!r} selects the kernels of the sparse encoder; impl='masked' has none")
     return cfg
 
 # %% ../nbs/07_pretrain.ipynb #f31930ac
@@ -128,25 +149,34 @@ def resolve_config(cfg:PretrainConfig, world_size:int=1, tile_size:int|None=None
                    world_size=world_size)
 
 # %% ../nbs/07_pretrain.ipynb #5aa4cd54
-def no_weight_decay(name:str, p:torch.Tensor)->bool:
-    """True for parameters excluded from weight decay: 1-D tensors (norm weights), biases, GRN gamma/beta,
-    the decoder mask token and the task uncertainties `log_vars` (paper eq. 1)."""
-    last = name.rsplit('.', 1)[-1]
-    return (p.ndim <= 1 or last == 'bias' or last in ('gamma', 'beta') or 'mask_token' in name
-            or 'log_vars' in name)
+WD_RULES = ('timm', 'project')
 
-def param_groups(module:nn.Module, weight_decay:float=0.05)->list[dict]:
+def no_weight_decay(name:str, p:torch.Tensor, rule:str='timm')->bool:
+    """True for parameters excluded from weight decay. `rule='timm'` (the public code: timm's `add_weight_decay`, called
+    by MMEarth-train's `main_pretrain.py`): tensors with <= 1 dimension and biases. `rule='project'`: also GRN
+    gamma/beta, the decoder mask token and the task uncertainties `log_vars` (paper eq. 1), whatever their shape.
+    Raises `ValueError` for another rule."""
+    if rule not in WD_RULES: raise ValueError(f"wd_rule must be one of {WD_RULES}, got {rule!r}")
+    last = name.rsplit('.', 1)[-1]
+    if p.ndim <= 1 or last == 'bias': return True
+    return rule == 'project' and (last in ('gamma', 'beta') or 'mask_token' in name or 'log_vars' in name)
+
+def param_groups(module:nn.Module, weight_decay:float=0.05, rule:str='timm')->list[dict]:
     "Two AdamW parameter groups of `module`: with `weight_decay` and with 0 (see `no_weight_decay`); frozen parameters skipped."
     decay, no_decay = [], []
     for n, p in module.named_parameters():
-        if p.requires_grad: (no_decay if no_weight_decay(n, p) else decay).append(p)
+        if p.requires_grad: (no_decay if no_weight_decay(n, p, rule) else decay).append(p)
     return [{'params': decay, 'weight_decay': weight_decay, 'name': 'decay'},
             {'params': no_decay, 'weight_decay': 0., 'name': 'no_decay'}]
 
-def make_optimizer(module:nn.Module, cfg:PretrainConfig)->torch.optim.AdamW:
-    "AdamW over `param_groups(module)` with the peak `cfg.lr`, betas (beta1, beta2) and `cfg.weight_decay` (paper Sec. 5.2)."
+def make_optimizer(module:nn.Module, cfg:PretrainConfig, fused:bool|None=None)->torch.optim.AdamW:
+    """AdamW over `param_groups(module, cfg.weight_decay, cfg.wd_rule)` with the peak `cfg.lr` and betas (beta1, beta2)
+    (paper Sec. 5.2). `fused`: torch's fused CUDA kernel (one launch for all parameters; None: when every parameter is on CUDA)."""
     if cfg.lr is None: raise ValueError("cfg.lr is None: call resolve_config first")
-    return torch.optim.AdamW(param_groups(module, cfg.weight_decay), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    params = [p for p in module.parameters() if p.requires_grad]
+    if fused is None: fused = bool(params) and all(p.is_cuda for p in params)
+    return torch.optim.AdamW(param_groups(module, cfg.weight_decay, cfg.wd_rule), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
+                             **({'fused': True} if fused else {}))
 
 # %% ../nbs/07_pretrain.ipynb #3c595e3f
 class WarmupCosine:
@@ -178,15 +208,25 @@ class DistEnv:
     rank: int = 0; world_size: int = 1; local_rank: int = 0
     master_addr: str = '127.0.0.1'; master_port: int = 29500; launcher: str = 'none'  # 'torchrun' | 'slurm' | 'none'
 
+def _slurm_step_tasks(e)->int:
+    "Number of tasks of the Slurm job *step* this process belongs to (1 outside a step, e.g. in the sbatch script)."
+    if 'SLURM_STEP_NUM_TASKS' in e: return int(e['SLURM_STEP_NUM_TASKS'])
+    if 'SLURM_STEP_ID' in e or 'SLURM_STEPID' in e: return int(e.get('SLURM_NTASKS', e.get('SLURM_NPROCS', 1)))
+    n = int(e.get('SLURM_NTASKS', e.get('SLURM_NPROCS', 1)))
+    if n > 1:
+        warnings.warn(f"SLURM_NTASKS={n}, but this process was not started by srun (no SLURM_STEP_* variables, e.g. the "
+                      f"sbatch script itself): running as a single process. Launch `srun mmearth_pretrain ...` for {n} processes.")
+    return 1
+
 def dist_env(environ:dict|None=None)->DistEnv:
-    "Read torchrun (`RANK`, `WORLD_SIZE`, `LOCAL_RANK`) or Slurm srun (`SLURM_PROCID`, `SLURM_STEP_NUM_TASKS`, ...) variables."
+    """Read torchrun (`RANK`, `WORLD_SIZE`, `LOCAL_RANK`) or Slurm srun (`SLURM_PROCID`, `SLURM_STEP_NUM_TASKS`, `SLURM_LOCALID`,
+    node list) variables. A process of a Slurm job outside any srun step runs alone (see `_slurm_step_tasks`)."""
     e = os.environ if environ is None else environ
     port = int(e.get('MASTER_PORT', 29500))
     if 'RANK' in e and 'WORLD_SIZE' in e:
         return DistEnv(int(e['RANK']), int(e['WORLD_SIZE']), int(e.get('LOCAL_RANK', 0)),
                        e.get('MASTER_ADDR', '127.0.0.1'), port, 'torchrun')
-    ntasks = int(e.get('SLURM_STEP_NUM_TASKS', e.get('SLURM_NTASKS', 1)))
-    if 'SLURM_PROCID' in e and ntasks > 1:
+    if 'SLURM_PROCID' in e and (ntasks := _slurm_step_tasks(e)) > 1:
         nodes = e.get('SLURM_STEP_NODELIST', e.get('SLURM_JOB_NODELIST', e.get('SLURM_NODELIST', '127.0.0.1')))
         addr = e.get('MASTER_ADDR') or first_slurm_host(nodes)
         if 'MASTER_PORT' not in e and 'SLURM_JOB_ID' in e: port = 20000 + int(e['SLURM_JOB_ID']) % 20000
@@ -266,6 +306,74 @@ def load_checkpoint(path:str|Path, map_location='cpu')->dict:
         raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} checkpoint (format={ck.get('format') if isinstance(ck, dict) else type(ck)})")
     return ck
 
+# %% ../nbs/07_pretrain.ipynb #45ba5d55
+class OutputWriteError(OSError):
+    "A run's output could not be written (full or read-only disk, file-size limit); the message names the file and the OS error (`errno`)."
+    def __init__(self, msg:str, code:int|None=None): super().__init__(msg); self.errno = code   # str() is the message alone
+    def __reduce__(self): return (OutputWriteError, (str(self), self.errno))                   # errno survives pickling (DDP)
+
+def _oserror_in(e:BaseException|None)->OSError|None:
+    "The first `OSError` with an errno in `e`'s chain (`__cause__` / `__context__` unless suppressed): torch's zip writer hides it there."
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno: return e
+        e = e.__cause__ or (None if e.__suppress_context__ else e.__context__)
+    return None
+
+def _diagnose(folder:Path)->int:
+    "Best guess of the errno when the OS error was lost: EROFS (read-only mount), ENOSPC (no free space), EFBIG (file-size limit), else EIO."
+    try:
+        st = os.statvfs(folder)
+        if st.f_flag & os.ST_RDONLY: return errno.EROFS
+        if st.f_bavail * st.f_frsize < 1 << 20: return errno.ENOSPC
+    except OSError: pass
+    try:
+        import resource
+        if resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY: return errno.EFBIG
+    except Exception: pass
+    return errno.EIO
+
+@contextlib.contextmanager
+def writing(path:str|Path, what:str='file', kept:str|None=None):
+    """Context manager for writing `path`: an `OSError`, or torch's `RuntimeError` from its zip writer, becomes
+    `OutputWriteError("cannot write <what> <path> (ENOSPC: No space left on device); <kept>")` (with `errno`, no
+    torch traceback noise). Other exceptions pass unchanged."""
+    try: yield
+    except OutputWriteError: raise
+    except (OSError, RuntimeError) as e:
+        ose = _oserror_in(e)
+        if ose is None and not (isinstance(e, RuntimeError) and re.search('inline_container|PytorchStreamWriter|file write failed', str(e))):
+            raise
+        code = ose.errno if ose is not None else _diagnose(Path(path).parent)
+        msg = f"cannot write {what} {path} ({errno.errorcode.get(code, code)}: {os.strerror(code)})" + (f"; {kept}" if kept else '')
+        raise OutputWriteError(msg, code) from None
+
+_TMP_FILE = re.compile(r'^\..+\.tmp-(\d+)$')
+_TMP_DIR = re.compile(r'^\.encoder\.(tmp|old)-')
+
+def _pid_alive(pid:int)->bool:
+    "Is process `pid` alive on this host?"
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
+def remove_stale_temp_files(folder:str|Path, verbose:bool=True)->list[str]:
+    """Delete the temporary files `.<name>.tmp-<pid>` of interrupted atomic writes in `folder` whose process is gone (or is
+    this one, which writes nothing yet), and the temporary folders of an interrupted `encoder/` export (the caller holds
+    the run folder's lock). Returns their names; prints what was freed if `verbose`."""
+    folder = Path(folder)
+    if not folder.is_dir(): return []
+    stale = [p for p in folder.iterdir() if (m := _TMP_FILE.match(p.name)) and p.is_file()
+             and (int(m[1]) == os.getpid() or not _pid_alive(int(m[1])))]
+    stale += [p for p in folder.iterdir() if p.is_dir() and _TMP_DIR.match(p.name)]   # interrupted `save_pretrained` (run folder locked)
+    size = sum(q.stat().st_size for p in stale for q in ([p] if p.is_file() else p.rglob('*')) if q.is_file())
+    for p in stale: shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+    if stale and verbose:
+        print(f"{folder}: removed {len(stale)} temporary file(s) of interrupted writes ({size / 1e6:.1f} MB): {sorted(p.name for p in stale)}")
+    return sorted(p.name for p in stale)
+
 # %% ../nbs/07_pretrain.ipynb #3a164614
 def log_columns(tasks)->list[str]:
     "Columns of `log.csv` for `tasks`."
@@ -278,8 +386,9 @@ class MetricLogger:
         self.path = Path(folder)/'log.csv'; self.cols = log_columns(tasks)
         if resume_step is not None and self.path.exists(): self._truncate(resume_step)
         new = not self.path.exists()
-        self.f = open(self.path, 'a', newline=''); self.w = csv.DictWriter(self.f, self.cols)
-        if new: self.w.writeheader(); self.f.flush()
+        with writing(self.path, 'training log'):
+            self.f = open(self.path, 'a', newline=''); self.w = csv.DictWriter(self.f, self.cols)
+            if new: self.w.writeheader(); self.f.flush()
         self.tb = None
         if tensorboard:
             try:
@@ -289,12 +398,13 @@ class MetricLogger:
     def _truncate(self, step):
         with open(self.path, newline='') as f: rows = list(csv.DictReader(f))
         keep = [r for r in rows if int(r['step']) <= step]
-        tmp = self.path.with_name('.log.csv.tmp')
-        with open(tmp, 'w', newline='') as f:
-            w = csv.DictWriter(f, self.cols); w.writeheader(); w.writerows(keep)
-        os.replace(tmp, self.path)
+        tmp = self.path.with_name(f'.log.csv.tmp-{os.getpid()}')
+        with writing(self.path, 'training log'):
+            with open(tmp, 'w', newline='') as f:
+                w = csv.DictWriter(f, self.cols); w.writeheader(); w.writerows(keep)
+            os.replace(tmp, self.path)
     def log(self, row:dict):
-        self.w.writerow({k: row.get(k, '') for k in self.cols}); self.f.flush()
+        with writing(self.path, 'training log'): self.w.writerow({k: row.get(k, '') for k in self.cols}); self.f.flush()
         if self.tb is not None:
             for k, v in row.items():
                 if k in ('step', 'epoch') or not isinstance(v, (int, float)): continue
@@ -401,6 +511,15 @@ def param_digest(module:nn.Module)->str:
     for k, v in module.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
+def setup_cuda(device:torch.device, tf32:bool=True):
+    """On CUDA: TF32 for fp32 matmuls and cuDNN convolutions (`tf32`; the public code sets
+    `torch.set_float32_matmul_precision('high')`) and `cudnn.benchmark` (fixed shapes: the fastest kernels are
+    measured once). Nothing on other devices."""
+    if device.type != 'cuda': return
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = bool(tf32)
+    torch.backends.cudnn.benchmark = True
+
+# %% ../nbs/07_pretrain.ipynb #e5d41b96
 class Pretrainer:
     """MP-MAE pretraining engine (paper Sec. 5.2) for `model` (`MPMAE`-like: `forward(image, mask) -> (preds, mask)`,
     submodule `encoder`) and `criterion` (`MultiTaskLoss`-like) on batches of `loader` (dicts with 'image' (B,12,S,S)
@@ -412,6 +531,7 @@ class Pretrainer:
         self.tasks = list(getattr(criterion, 'tasks', None) or select_tasks(cfg.tasks))
         self.export_encoder = export_encoder
         self.device = info.device
+        setup_cuda(self.device, getattr(cfg, 'tf32', True))
         self.step_module = PretrainStep(model, criterion).to(self.device)
         ds = getattr(loader, 'dataset', None)   # raw crops from the workers: normalize the batch on the device
         self.batch_normalizer = (BatchNormalizer(ds, self.tasks).to(self.device)
@@ -430,7 +550,7 @@ class Pretrainer:
         self.amp_dtype = _amp_dtype(cfg.amp, self.device)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
         self.epoch, self.step, self.batch_in_epoch = 0, 0, 0
-        self._resume_rng, self._epoch_rng = None, None
+        self._resume_rng, self._epoch_rng, self._sums = None, None, None
         self.logger = None; self.history = []; self._stop_signal = None; self.stopped_by = None
 
     @property
@@ -440,185 +560,230 @@ class Pretrainer:
     @property
     def checkpoint_path(self): return self.out/'checkpoint-last.pth'
 
-    # ---- state -------------------------------------------------------------------------------------
-    def state_dict(self, rng:list, epoch_rng:list)->dict:
-        return {'format': CHECKPOINT_FORMAT, 'model': self.model.state_dict(), 'criterion': self.criterion.state_dict(),
-                'optimizer': self.optimizer.state_dict(), 'scheduler': self.scheduler.state_dict(),
-                'scaler': self.scaler.state_dict(), 'epoch': self.epoch, 'step': self.step,
-                'batch_in_epoch': self.batch_in_epoch, 'rng': rng, 'rng_epoch_start': epoch_rng,
-                'config': asdict(self.cfg), 'world_size': self.info.world_size, 'tasks': self.tasks,
-                'torch_version': str(torch.__version__), 'saved_at': datetime.datetime.now().isoformat(timespec='seconds')}
+# %% ../nbs/07_pretrain.ipynb #f429c0de
+@patch
+def state_dict(self:Pretrainer, rng:list, epoch_rng:list)->dict:
+    "Everything `--resume` needs: weights, loss, optimizer, scheduler, scaler, counters, every rank's RNG states, config."
+    return {'format': CHECKPOINT_FORMAT, 'model': self.model.state_dict(), 'criterion': self.criterion.state_dict(),
+            'optimizer': self.optimizer.state_dict(), 'scheduler': self.scheduler.state_dict(),
+            'scaler': self.scaler.state_dict(), 'epoch': self.epoch, 'step': self.step,
+            'batch_in_epoch': self.batch_in_epoch, 'rng': rng, 'rng_epoch_start': epoch_rng,
+            'config': asdict(self.cfg), 'world_size': self.info.world_size, 'tasks': self.tasks,
+            'torch_version': str(torch.__version__), 'saved_at': datetime.datetime.now().isoformat(timespec='seconds')}
 
-    def save(self, epoch_file:bool=False):
-        "Write `checkpoint-last.pth` (and `checkpoint-<epoch>.pth` if `epoch_file`) atomically; collective in DDP."
-        rng = all_gather_object(rng_state(), self.info)
-        if self.info.is_main:
-            sd = self.state_dict(rng, self._epoch_rng)
-            atomic_save(sd, self.checkpoint_path)
-            if epoch_file: atomic_save(sd, self.out/f'checkpoint-{self.epoch - 1:04d}.pth')
-        if self.info.initialized: dist.barrier()
-
-    def load_state_dict(self, ck:dict):
-        "Restore a checkpoint written by `save` (model, loss, optimizer, scheduler, scaler, counters, RNG)."
-        self.model.load_state_dict(ck['model']); self.criterion.load_state_dict(ck['criterion'])
-        self.optimizer.load_state_dict(ck['optimizer']); self.scheduler.load_state_dict(ck['scheduler'])
-        if ck.get('scaler'): self.scaler.load_state_dict(ck['scaler'])
-        self.epoch, self.step, self.batch_in_epoch = ck['epoch'], ck['step'], ck['batch_in_epoch']
-        if ck.get('world_size') == self.info.world_size:
-            self._resume_rng = ck['rng'][self.info.rank]
-            self._epoch_rng = ck.get('rng_epoch_start')
-        else:  # another number of processes: the data shards differ, so the unfinished epoch is skipped
-            warnings.warn(f"checkpoint written with {ck.get('world_size')} processes, resuming with {self.info.world_size}: "
-                          "random streams and data order are not continued exactly; the unfinished epoch is skipped")
-            if self.batch_in_epoch: self.epoch, self.batch_in_epoch = self.epoch + 1, 0
-        # the schedule follows the *current* config (e.g. more --epochs on resume); its position is the step count
-        f = self.scheduler.lr_lambdas[0]
-        f.__init__(self.cfg.epochs * self.steps_per_epoch, round(self.cfg.warmup_epochs * self.steps_per_epoch),
-                   self.cfg.min_lr / self.cfg.lr if self.cfg.lr else 0.)
-
-    # ---- logging -----------------------------------------------------------------------------------
-    def _uncertainties(self)->dict:
-        lv = getattr(self.criterion, 'log_vars', None)
-        if lv is None or self.cfg.weighting == 'equal': return {t: 0. for t in self.tasks}
-        return {t: float(v) for t, v in zip(self.tasks, lv.detach().float().cpu())}
-
-    def _reduce(self, x:torch.Tensor)->torch.Tensor:
-        if self.info.initialized: dist.all_reduce(x); x /= self.info.world_size
-        return x
-
-    # ---- one micro-step ----------------------------------------------------------------------------
-    def micro_step(self, batch:dict, micro_index:int, sync:bool):
-        "Forward + backward of one micro-batch; returns (total, per_task tensor (T,)) detached. Raises `NonFiniteLossError`."
-        cfg = self.cfg
-        if self.batch_normalizer is not None: batch = self.batch_normalizer(_to(batch, self.device))
-        image, targets = _to(batch['image'], self.device), _to(batch['targets'], self.device)
-        grid = cfg.input_size // cfg.patch_size
-        mask = random_patch_mask(image.shape[0], grid, cfg.mask_ratio,
-                                 generator=step_generator(cfg.seed, self.info.rank, micro_index)).to(self.device)
-        ctx = self.module.no_sync() if (self.info.initialized and not sync) else contextlib.nullcontext()
-        with ctx:
-            with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
-                total, per_task = self.module(image, targets, mask)
-            lt = torch.stack([per_task[t].detach().float() for t in self.tasks])
-            bad = torch.tensor([0. if torch.isfinite(total.detach()) else 1.], device=self.device)
-            if self.info.initialized: dist.all_reduce(bad, op=dist.ReduceOp.MAX)
-            if bad.item(): self._nonfinite(total, lt)
-            self.scaler.scale(total / cfg.accum_iter).backward()
-        return total.detach().float(), lt
-
-    def _nonfinite(self, total, lt):
-        local = [t for t, v in zip(self.tasks, lt.tolist()) if not math.isfinite(v)]
-        names = sorted({t for r in all_gather_object(local, self.info) for t in r})
-        lv = {t: v for t, v in self._uncertainties().items() if not math.isfinite(v)}
-        kept = self.checkpoint_path if self.checkpoint_path.exists() else 'none written yet'
-        raise NonFiniteLossError(
-            f"non-finite loss ({float(total.detach())}) at epoch {self.epoch}, step {self.step}: task(s) {names or 'none (the total only)'}"
-            + (f", non-finite uncertainties {lv}" if lv else '') + f". Stopped without saving; last good checkpoint: {kept}")
-
-    # ---- epochs --------------------------------------------------------------------------------------
-    def train_epoch(self, pbar=None)->bool:
-        "Train the rest of epoch `self.epoch`; returns False if `max_steps` or a signal stopped the run."
-        cfg, acc = self.cfg, self.cfg.accum_iter
-        n_micro = self.steps_per_epoch * acc
-        if self.batch_in_epoch and self._epoch_rng is not None:
-            set_rng_state(self._epoch_rng[self.info.rank])       # replay the epoch's random stream ...
-        elif not self.batch_in_epoch:
-            if self._resume_rng is not None: set_rng_state(self._resume_rng); self._resume_rng = None
-            self._epoch_rng = all_gather_object(rng_state(), self.info)
-        set_loader_epoch(self.loader, self.epoch, cfg.seed)
-        it = iter(self.loader)
-        for _ in range(self.batch_in_epoch): next(it)              # ... and skip what was consumed
-        if self._resume_rng is not None: set_rng_state(self._resume_rng); self._resume_rng = None
-        t0, tot, lts = time.perf_counter(), 0., 0.
-        for i in range(self.batch_in_epoch, n_micro):
-            batch = next(it)
-            sync = (i + 1) % acc == 0
-            micro = self.epoch * n_micro + i
-            total, lt = self.micro_step(batch, micro, sync)
-            tot, lts = tot + total, lts + lt
-            self.batch_in_epoch = i + 1
-            if not sync: continue
-            if cfg.clip_grad:
-                self.scaler.unscale_(self.optimizer); nn.utils.clip_grad_norm_(self.step_module.parameters(), cfg.clip_grad)
-            lr = self.optimizer.param_groups[0]['lr']
-            self.scaler.step(self.optimizer); self.scaler.update(); self.optimizer.zero_grad(set_to_none=True)
-            self.scheduler.step(); self.step += 1
-            flag = torch.tensor([float(self._stop_signal is not None) * acc], device=self.device)
-            vals = self._reduce(torch.cat([torch.stack([tot]).to(self.device), lts.to(self.device), flag]) / acc).tolist()
-            stop, vals = vals[-1] > 0, vals[:-1]
-            dt = time.perf_counter() - t0; t0 = time.perf_counter()
-            tps = cfg.batch_size * acc * self.info.world_size / max(dt, 1e-9)
-            self._log(vals, lr, tps, dt, pbar); tot, lts = 0., 0.
-            if cfg.save_steps and self.step % cfg.save_steps == 0 and self.batch_in_epoch < n_micro: self.save()
-            if stop or (cfg.max_steps is not None and self.step >= cfg.max_steps and self.batch_in_epoch < n_micro):
-                if stop and self.info.is_main: print(f"stop requested by signal {self._stop_signal}: saving at step {self.step}")
-                self.stopped_by = 'signal' if stop else 'max_steps'
-                self.save(); return False
-        self.epoch, self.batch_in_epoch = self.epoch + 1, 0
-        self.save(epoch_file=bool(cfg.save_every) and (self.epoch % cfg.save_every == 0 or self.epoch == cfg.epochs))
-        if cfg.max_steps is not None and self.step >= cfg.max_steps and self.epoch < cfg.epochs:
-            self.stopped_by = 'max_steps'; return False
-        return True
-
-    def _log(self, vals, lr, tps, dt, pbar):
-        unc = self._uncertainties()
-        row = {'epoch': self.epoch + self.batch_in_epoch / (self.steps_per_epoch * self.cfg.accum_iter), 'step': self.step,
-               'lr': lr, 'loss': vals[0], 'tiles_per_s': tps, 'time_s': dt}
-        for t, v in zip(self.tasks, vals[1:]): row[f'loss_{t}'] = v
-        for t, v in unc.items(): row[f'log_var_{t}'] = v; row[f'sigma_{t}'] = math.exp(v / 2)
-        self.history.append(row)
-        if self.logger is not None: self.logger.log(row)
-        if pbar is not None: pbar.update(1); pbar.set_postfix(loss=f'{vals[0]:.4f}', lr=f'{lr:.2e}', tiles_s=f'{tps:.1f}')
-
-    def _install_signal_handlers(self)->dict:
-        "SIGTERM / SIGUSR1 (Slurm's warning before a time limit, preemption) -> checkpoint after the current step and stop."
-        if threading.current_thread() is not threading.main_thread(): return {}
-        def handler(signum, frame): self._stop_signal = signal.Signals(signum).name
-        old = {}
-        for sig in (signal.SIGTERM, getattr(signal, 'SIGUSR1', None)):
-            if sig is not None: old[sig] = signal.signal(sig, handler)
-        return old
-
-    def fit(self)->dict:
-        "Train until `cfg.epochs` (or `cfg.max_steps`); export the encoder; return a summary dict."
-        cfg, main = self.cfg, self.info.is_main
-        if main:
-            self.out.mkdir(parents=True, exist_ok=True)
-            self.logger = MetricLogger(self.out, self.tasks, resume_step=self.step, tensorboard=cfg.tensorboard)
-        self.step_module.train()
-        t_start, step0, done = time.perf_counter(), self.step, True
-        total_steps = cfg.epochs * self.steps_per_epoch
-        if cfg.max_steps is not None: total_steps = min(total_steps, cfg.max_steps)
-        old_handlers = self._install_signal_handlers()
-        pbar = tqdm(total=total_steps, initial=self.step, desc='pretrain', unit='step', dynamic_ncols=True,
-                    mininterval=1., disable=not (main and cfg.progress), file=sys.stdout)
+@patch
+def save(self:Pretrainer, epoch_file:bool=False):
+    """Write `checkpoint-last.pth` (and `checkpoint-<epoch>.pth` if `epoch_file`) atomically; collective in DDP.
+    Raises `OutputWriteError` naming the file and the OS error (full / read-only disk); the previous checkpoint is kept."""
+    rng = all_gather_object(rng_state(), self.info)
+    err = None
+    if self.info.is_main:
+        sd = self.state_dict(rng, self._epoch_rng)
+        kept = (f"the previous checkpoint {self.checkpoint_path} is kept" if self.checkpoint_path.exists()
+                else "no checkpoint was written before")
         try:
-            while self.epoch < cfg.epochs:
-                done = self.train_epoch(pbar)
-                if main and not cfg.progress and self.history:
-                    h = self.history[-1]; n = max(1, min(len(self.history), self.steps_per_epoch))
-                    print(f"epoch {h['epoch']:.2f}  step {self.step}  loss {np.mean([r['loss'] for r in self.history[-n:]]):.4f}"
-                          f"  lr {h['lr']:.2e}  {np.mean([r['tiles_per_s'] for r in self.history[-n:]]):.1f} tiles/s")
-                if not done: break
-        finally:
-            pbar.close()
-            if self.logger is not None: self.logger.close()
-            for sig, h in old_handlers.items(): signal.signal(sig, h)
-        enc_path = None
-        if self.export_encoder and main: enc_path = export_encoder(self.model, self.out/'encoder.pth', cfg)
-        digests = all_gather_object(param_digest(self.step_module), self.info)
-        if len(set(digests)) > 1: raise RuntimeError(f"DDP ranks diverged: parameter digests {digests}")
-        wall = time.perf_counter() - t_start
-        res = {'output': str(self.out), 'checkpoint': str(self.checkpoint_path), 'encoder': str(enc_path) if enc_path else None,
-               'log': str(self.out/'log.csv'), 'epoch': self.epoch, 'step': self.step, 'finished': self.epoch >= cfg.epochs,
-               'stopped_by': self.stopped_by,
-               'steps_run': self.step - step0, 'wall_s': wall, 'world_size': self.info.world_size, 'param_digests': digests,
-               'first_loss': self.history[0]['loss'] if self.history else None,
-               'last_loss': self.history[-1]['loss'] if self.history else None,
-               'tiles_per_s': (self.step - step0) * cfg.effective_batch / wall if wall > 0 else None}
-        if main:
+            for p in [self.checkpoint_path] + ([self.out/f'checkpoint-{self.epoch - 1:04d}.pth'] if epoch_file else []):
+                with writing(p, f'checkpoint (step {self.step})', kept): atomic_save(sd, p)
+        except OutputWriteError as e: err = e
+    if self.info.initialized: err = broadcast_object(err, self.info)   # every rank stops with the same error
+    if err is not None: raise err
+
+@patch
+def load_state_dict(self:Pretrainer, ck:dict):
+    "Restore a checkpoint written by `save` (model, loss, optimizer, scheduler, scaler, counters, RNG)."
+    self.model.load_state_dict(ck['model']); self.criterion.load_state_dict(ck['criterion'])
+    fused = [g.get('fused') for g in self.optimizer.param_groups]
+    self.optimizer.load_state_dict(ck['optimizer']); self.scheduler.load_state_dict(ck['scheduler'])
+    for g, f in zip(self.optimizer.param_groups, fused): g['fused'] = f   # this machine's kernel, not the writer's
+    if any(fused):   # the fused kernel keeps its step counters on the device
+        for p, st in self.optimizer.state.items():
+            if torch.is_tensor(st.get('step')): st['step'] = st['step'].to(p.device, torch.float32)
+    if ck.get('scaler'): self.scaler.load_state_dict(ck['scaler'])
+    self.epoch, self.step, self.batch_in_epoch = ck['epoch'], ck['step'], ck['batch_in_epoch']
+    if ck.get('world_size') == self.info.world_size:
+        self._resume_rng = ck['rng'][self.info.rank]
+        self._epoch_rng = ck.get('rng_epoch_start')
+    else:  # another number of processes: the data shards differ, so the unfinished epoch is skipped
+        warnings.warn(f"checkpoint written with {ck.get('world_size')} processes, resuming with {self.info.world_size}: "
+                      "random streams and data order are not continued exactly; the unfinished epoch is skipped")
+        if self.batch_in_epoch: self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+    # the schedule follows the *current* config (e.g. more --epochs on resume); its position is the step count
+    f = self.scheduler.lr_lambdas[0]
+    f.__init__(self.cfg.epochs * self.steps_per_epoch, round(self.cfg.warmup_epochs * self.steps_per_epoch),
+               self.cfg.min_lr / self.cfg.lr if self.cfg.lr else 0.)
+
+# %% ../nbs/07_pretrain.ipynb #235abe40
+@patch
+def make_mask(self:Pretrainer, batch_size:int, micro_index:int)->torch.Tensor:
+    """bool (B, grid, grid) mask of micro-step `micro_index` (`step_generator`: the same on every device and after a
+    resume), drawn on the CPU and sent to a GPU from pinned memory without blocking (no host synchronisation)."""
+    grid = self.cfg.input_size // self.cfg.patch_size
+    m = random_patch_mask(batch_size, grid, self.cfg.mask_ratio, generator=step_generator(self.cfg.seed, self.info.rank, micro_index))
+    return m.pin_memory().to(self.device, non_blocking=True) if self.device.type == 'cuda' else m
+
+@patch
+def micro_step(self:Pretrainer, batch:dict, micro_index:int, sync:bool):
+    """Forward + backward of one micro-batch with no host synchronisation: the total and per-task losses are added to
+    device-side sums that `optimizer_step` reads. `sync=False`: inside DDP's `no_sync` (no gradient all-reduce).
+    Returns (total, per_task (T,)), detached device tensors."""
+    if self.batch_normalizer is not None: batch = self.batch_normalizer(_to(batch, self.device))
+    image, targets = _to(batch['image'], self.device), _to(batch['targets'], self.device)
+    mask = self.make_mask(image.shape[0], micro_index)
+    ctx = self.module.no_sync() if (self.info.initialized and not sync) else contextlib.nullcontext()
+    with ctx:
+        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
+            total, per_task = self.module(image, targets, mask)
+        self.scaler.scale(total / self.cfg.accum_iter).backward()
+    total = total.detach().float()
+    lt = torch.stack([per_task[t].detach().float() for t in self.tasks])
+    s = torch.cat([total.reshape(1), lt])
+    self._sums = s if self._sums is None else self._sums + s
+    return total, lt
+
+@patch
+def _log_vars(self:Pretrainer)->torch.Tensor|None:
+    lv = getattr(self.criterion, 'log_vars', None)
+    return None if lv is None or self.cfg.weighting == 'equal' else lv.detach().float().reshape(-1)
+
+@patch
+def optimizer_step(self:Pretrainer)->tuple[list, dict, bool]:
+    """End of an optimizer step, with its only host synchronisation: one all-reduce (mean over ranks) and one read of
+    [total, per-task losses] (means over the micro-steps), the stop flag and the task uncertainties s_t used in this
+    step. A NaN/inf raises `NonFiniteLossError` on every rank *before* the weights change; otherwise (clip,) AdamW step,
+    scheduler step. Returns (losses, {task: s_t}, stop)."""
+    cfg, acc, n = self.cfg, self.cfg.accum_iter, 1 + len(self.tasks)
+    if self._sums is None: raise RuntimeError("optimizer_step without a micro_step")
+    flag = torch.full((1,), float(self._stop_signal is not None), device=self.device)
+    red = self._reduce(torch.cat([self._sums / acc, flag]))
+    lv = self._log_vars()
+    vals = (red if lv is None else torch.cat([red, lv])).tolist()      # <- the one host sync of the step
+    self._sums = None
+    losses, stop = vals[:n], vals[n] > 0
+    unc = dict(zip(self.tasks, vals[n + 1:])) if lv is not None else {t: 0. for t in self.tasks}
+    if not all(math.isfinite(v) for v in losses + list(unc.values())): self._nonfinite(losses, unc)
+    if cfg.clip_grad:
+        self.scaler.unscale_(self.optimizer); nn.utils.clip_grad_norm_(self.step_module.parameters(), cfg.clip_grad)
+    self.scaler.step(self.optimizer); self.scaler.update(); self.optimizer.zero_grad(set_to_none=True)
+    self.scheduler.step(); self.step += 1
+    return losses, unc, stop
+
+@patch
+def _reduce(self:Pretrainer, x:torch.Tensor)->torch.Tensor:
+    if self.info.initialized: dist.all_reduce(x); x /= self.info.world_size
+    return x
+
+@patch
+def _nonfinite(self:Pretrainer, losses:list, unc:dict):
+    names = [t for t, v in zip(self.tasks, losses[1:]) if not math.isfinite(v)]
+    lv = {t: v for t, v in unc.items() if not math.isfinite(v)}
+    kept = self.checkpoint_path if self.checkpoint_path.exists() else 'none written yet'
+    raise NonFiniteLossError(
+        f"non-finite loss ({losses[0]}) at epoch {self.epoch}, step {self.step}: task(s) {names or 'none (the total only)'}"
+        + (f", non-finite uncertainties {lv}" if lv else '') + f". Stopped without saving; last good checkpoint: {kept}")
+
+# %% ../nbs/07_pretrain.ipynb #1404a198
+@patch
+def train_epoch(self:Pretrainer, pbar=None)->bool:
+    "Train the rest of epoch `self.epoch`; returns False if `max_steps` or a signal stopped the run."
+    cfg, acc = self.cfg, self.cfg.accum_iter
+    n_micro = self.steps_per_epoch * acc
+    if self.batch_in_epoch and self._epoch_rng is not None:
+        set_rng_state(self._epoch_rng[self.info.rank])       # replay the epoch's random stream ...
+    elif not self.batch_in_epoch:
+        if self._resume_rng is not None: set_rng_state(self._resume_rng); self._resume_rng = None
+        self._epoch_rng = all_gather_object(rng_state(), self.info)
+    set_loader_epoch(self.loader, self.epoch, cfg.seed)
+    it = iter(self.loader)
+    for _ in range(self.batch_in_epoch): next(it)              # ... and skip what was consumed
+    if self._resume_rng is not None: set_rng_state(self._resume_rng); self._resume_rng = None
+    t0 = time.perf_counter()
+    for i in range(self.batch_in_epoch, n_micro):
+        sync = (i + 1) % acc == 0
+        self.micro_step(next(it), self.epoch * n_micro + i, sync)
+        self.batch_in_epoch = i + 1
+        if not sync: continue
+        lr = self.optimizer.param_groups[0]['lr']
+        losses, unc, stop = self.optimizer_step()
+        dt = time.perf_counter() - t0; t0 = time.perf_counter()
+        self._log(losses, unc, lr, cfg.batch_size * acc * self.info.world_size / max(dt, 1e-9), dt, pbar)
+        if cfg.save_steps and self.step % cfg.save_steps == 0 and self.batch_in_epoch < n_micro: self.save()
+        if stop or (cfg.max_steps is not None and self.step >= cfg.max_steps and self.batch_in_epoch < n_micro):
+            if stop and self.info.is_main: print(f"stop requested by signal {self._stop_signal}: saving at step {self.step}")
+            self.stopped_by = 'signal' if stop else 'max_steps'
+            self.save(); return False
+    self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+    self.save(epoch_file=bool(cfg.save_every) and (self.epoch % cfg.save_every == 0 or self.epoch == cfg.epochs))
+    if cfg.max_steps is not None and self.step >= cfg.max_steps and self.epoch < cfg.epochs:
+        self.stopped_by = 'max_steps'; return False
+    return True
+
+@patch
+def _log(self:Pretrainer, losses:list, unc:dict, lr:float, tps:float, dt:float, pbar):
+    "One log row: losses of the step, the uncertainties s_t its forward pass used (and sigma_t), lr and throughput."
+    row = {'epoch': self.epoch + self.batch_in_epoch / (self.steps_per_epoch * self.cfg.accum_iter), 'step': self.step,
+           'lr': lr, 'loss': losses[0], 'tiles_per_s': tps, 'time_s': dt}
+    for t, v in zip(self.tasks, losses[1:]): row[f'loss_{t}'] = v
+    for t, v in unc.items(): row[f'log_var_{t}'] = v; row[f'sigma_{t}'] = math.exp(v / 2)
+    self.history.append(row)
+    if self.logger is not None: self.logger.log(row)
+    if pbar is not None: pbar.update(1); pbar.set_postfix(loss=f'{losses[0]:.4f}', lr=f'{lr:.2e}', tiles_s=f'{tps:.1f}')
+
+# %% ../nbs/07_pretrain.ipynb #0e04e52f
+@patch
+def _install_signal_handlers(self:Pretrainer)->dict:
+    "SIGTERM / SIGUSR1 (Slurm's warning before a time limit, preemption) -> checkpoint after the current step and stop."
+    if threading.current_thread() is not threading.main_thread(): return {}
+    def handler(signum, frame): self._stop_signal = signal.Signals(signum).name
+    old = {}
+    for sig in (signal.SIGTERM, getattr(signal, 'SIGUSR1', None)):
+        if sig is not None: old[sig] = signal.signal(sig, handler)
+    return old
+
+@patch
+def fit(self:Pretrainer)->dict:
+    "Train until `cfg.epochs` (or `cfg.max_steps`); export the encoder; return a summary dict."
+    cfg, main = self.cfg, self.info.is_main
+    if main:
+        with writing(self.out, 'run folder'): self.out.mkdir(parents=True, exist_ok=True)
+        self.logger = MetricLogger(self.out, self.tasks, resume_step=self.step, tensorboard=cfg.tensorboard)
+    self.step_module.train()
+    t_start, step0, done = time.perf_counter(), self.step, True
+    total_steps = cfg.epochs * self.steps_per_epoch
+    if cfg.max_steps is not None: total_steps = min(total_steps, cfg.max_steps)
+    old_handlers = self._install_signal_handlers()
+    pbar = tqdm(total=total_steps, initial=self.step, desc='pretrain', unit='step', dynamic_ncols=True,
+                mininterval=1., disable=not (main and cfg.progress), file=sys.stdout)
+    try:
+        while self.epoch < cfg.epochs:
+            done = self.train_epoch(pbar)
+            if main and not cfg.progress and self.history:
+                h = self.history[-1]; n = max(1, min(len(self.history), self.steps_per_epoch))
+                print(f"epoch {h['epoch']:.2f}  step {self.step}  loss {np.mean([r['loss'] for r in self.history[-n:]]):.4f}"
+                      f"  lr {h['lr']:.2e}  {np.mean([r['tiles_per_s'] for r in self.history[-n:]]):.1f} tiles/s")
+            if not done: break
+    finally:
+        pbar.close()
+        if self.logger is not None: self.logger.close()
+        for sig, h in old_handlers.items(): signal.signal(sig, h)
+    enc_path = hub_path = None
+    if self.export_encoder and main:
+        with writing(self.out/'encoder.pth', 'encoder'): enc_path = export_encoder(self.model, self.out/'encoder.pth', cfg)
+        with writing(self.out/'encoder', 'encoder folder'): hub_path = export_encoder_folder(self.model, self.out/'encoder', cfg)
+    digests = all_gather_object(param_digest(self.step_module), self.info)
+    if len(set(digests)) > 1: raise RuntimeError(f"DDP ranks diverged: parameter digests {digests}")
+    wall = time.perf_counter() - t_start
+    res = {'output': str(self.out), 'checkpoint': str(self.checkpoint_path), 'encoder': str(enc_path) if enc_path else None,
+           'encoder_folder': str(hub_path) if hub_path else None,
+           'log': str(self.out/'log.csv'), 'epoch': self.epoch, 'step': self.step, 'finished': self.epoch >= cfg.epochs,
+           'stopped_by': self.stopped_by,
+           'steps_run': self.step - step0, 'wall_s': wall, 'world_size': self.info.world_size, 'param_digests': digests,
+           'first_loss': self.history[0]['loss'] if self.history else None,
+           'last_loss': self.history[-1]['loss'] if self.history else None,
+           'tiles_per_s': (self.step - step0) * cfg.effective_batch / wall if wall > 0 else None}
+    if main:
+        with writing(self.out/'summary.json', 'run summary'):
             with open(self.out/'summary.json', 'w') as f: json.dump(res, f, indent=1)
-        return res
+    return res
 
 # %% ../nbs/07_pretrain.ipynb #9528737f
 def export_encoder(model:nn.Module, path:str|Path, cfg:PretrainConfig)->Path:
@@ -627,6 +792,12 @@ def export_encoder(model:nn.Module, path:str|Path, cfg:PretrainConfig)->Path:
     save_encoder(model.encoder, path, size=cfg.model.removeprefix('convnextv2_'), input_size=cfg.input_size,
                  patch_size=cfg.patch_size, pretrain_tasks=list(select_tasks(cfg.tasks)))
     return Path(path)
+
+def export_encoder_folder(model:nn.Module, folder:str|Path, cfg:PretrainConfig)->Path:
+    """Save `model.encoder` as a Hugging Face-style folder (`config.json` + `model.safetensors`, no pickle) with chapter 04's
+    `save_pretrained` (replacing an earlier export of the run); `mmearth_nb.encoder.from_pretrained` loads it. Returns `folder`."""
+    return Path(model.encoder.save_pretrained(folder, overwrite=True, input_size=cfg.input_size,
+                                              pretrain_tasks=list(select_tasks(cfg.tasks))))
 
 # %% ../nbs/07_pretrain.ipynb #9c20b824
 def build_data(cfg:PretrainConfig, info:DistInfo=DistInfo()):
@@ -652,39 +823,131 @@ def _normalize_mode(cfg:PretrainConfig, device:torch.device)->str:
     if cfg.normalize != 'auto': return cfg.normalize
     return 'device' if device.type == 'cuda' else 'worker'
 
-def build_model(cfg:PretrainConfig, device:torch.device=torch.device('cpu')):
-    "(model, criterion): `mpmae(size, tasks, impl, patch_size, decoder_dim, mask_ratio)` and `MultiTaskLoss(tasks, weighting, patch_size)`."
+def _accepts(f, name:str)->bool:
+    import inspect
+    try: return name in inspect.signature(f).parameters
+    except (TypeError, ValueError): return False
+
+def build_model(cfg:PretrainConfig, device:torch.device=torch.device('cpu'), sync_free:bool|None=None):
+    """(model, criterion): `mpmae(size, tasks, impl, patch_size, decoder_dim, mask_ratio, backend)` and
+    `MultiTaskLoss(tasks, weighting, patch_size)`, with the 'encoder', 'mpmae' and 'loss' rows of `mmearth_nb.fidelity`
+    for `cfg.fidelity`. `sync_free` (None: on CUDA): the loss skips its class-range checks, which read the targets
+    on the host at every step (the data are checked when the dataset opens)."""
     from mmearth_nb.decoders import mpmae
     from mmearth_nb.loss import MultiTaskLoss
     tasks = select_tasks(cfg.tasks)
+    if sync_free is None: sync_free = device.type == 'cuda'
+    enc_kw = {**({'backend': cfg.backend} if _impl(cfg, device) == 'sparse' else {}), **fidelity_kwargs(cfg.fidelity, 'encoder')}
     model = mpmae(cfg.model.removeprefix('convnextv2_'), tasks=tasks, impl=_impl(cfg, device), patch_size=cfg.patch_size,
-                  decoder_dim=cfg.decoder_dim, mask_ratio=cfg.mask_ratio)
-    criterion = MultiTaskLoss(tasks, weighting=cfg.weighting, patch_size=cfg.patch_size)
+                  **{'decoder_dim': cfg.decoder_dim, 'mask_ratio': cfg.mask_ratio, **fidelity_kwargs(cfg.fidelity, 'mpmae'), **enc_kw})
+    loss_kw = dict(weighting=cfg.weighting, patch_size=cfg.patch_size)
+    if hasattr(model, 'norm_pix_loss'): loss_kw['norm_pix_loss'] = model.norm_pix_loss
+    if sync_free and _accepts(MultiTaskLoss, 'check'): loss_kw['check'] = False
+    criterion = MultiTaskLoss(tasks, **{**loss_kw, **fidelity_kwargs(cfg.fidelity, 'loss')})
     return model.to(device), criterion.to(device)
 
 # %% ../nbs/07_pretrain.ipynb #236bcab0
-RESUME_OPTIONS = ('epochs', 'max_steps', 'num_workers', 'progress', 'tensorboard', 'save_every', 'save_steps', 'device', 'data')
-"Options that may differ from the checkpoint's configuration when resuming."
+LOCK_NAME = 'run.lock'
 
-def _run_dir(cfg:PretrainConfig, resume:bool)->Path:
-    if cfg.output: out = Path(cfg.output)
-    else:
-        name = cfg.name or datetime.datetime.now().strftime('%Y%m%d-%H%M%S')
-        out = Path('runs')/name
-        if cfg.name is None:
-            k = 1
-            while out.exists(): k += 1; out = Path('runs')/f'{name}-{k}'
-    if resume:
-        if not (out/'checkpoint-last.pth').is_file():
-            raise FileNotFoundError(f"--resume: no checkpoint-last.pth in {out} (give the run folder with --output or --name)")
-    elif out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"output folder {out} already holds a run ({', '.join(sorted(p.name for p in out.iterdir())[:4])}); "
-                              "pass --resume to continue it, or choose another --output / --name")
+class RunFolderInUseError(FileExistsError):
+    "Another live run holds the run folder's lock; the message names the folder and the owner (pid, host, start)."
+
+class RunLock:
+    """Exclusive lock of run folder `folder`: `<folder>/run.lock` (JSON: pid, host, start time, command), created
+    atomically with `os.open(O_CREAT | O_EXCL)`. `acquire()` raises `RunFolderInUseError` when a live process holds
+    it; a lock of a dead process on this host is reported and taken over (`took_over` holds its owner). `release()`
+    removes the lock if it is still this process's. Also a context manager."""
+    def __init__(self, folder:str|Path): self.folder, self.took_over, self.owned = Path(folder), None, False
+    @property
+    def path(self)->Path: return self.folder/LOCK_NAME
+    def owner(self)->dict|None:
+        "The lock's content (None: no lock; {} unreadable)."
+        try: return json.loads(self.path.read_text())
+        except FileNotFoundError: return None
+        except (OSError, ValueError): return {}
+    def _stale(self, own:dict)->bool:
+        return (own.get('host') == socket.gethostname() and isinstance(own.get('pid'), int)
+                and (own['pid'] == os.getpid() or not _pid_alive(own['pid'])))
+    def acquire(self)->RunLock:
+        me = {'pid': os.getpid(), 'host': socket.gethostname(), 'started': datetime.datetime.now().isoformat(timespec='seconds'),
+              'command': ' '.join(sys.argv[:6])}
+        with writing(self.path, 'the run lock'):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for _ in range(5):
+                try: fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                except FileExistsError:
+                    own = self.owner()
+                    if own is None: continue                      # released meanwhile: try again
+                    if not own or not self._stale(own):
+                        raise RunFolderInUseError(
+                            f"run folder {self.folder} is in use by another run: pid {own.get('pid', '?')} on host {own.get('host', '?')}, "
+                            f"started {own.get('started', '?')} (lock {self.path}). Wait for it to end or choose another --output / --name; "
+                            f"if that process no longer exists (e.g. on another node), delete {self.path}") from None
+                    aside = self.path.with_name(f'.{LOCK_NAME}.stale-{os.getpid()}')
+                    try: os.rename(self.path, aside)              # only one contender moves the stale lock aside
+                    except FileNotFoundError: continue
+                    try: moved = json.loads(aside.read_text())
+                    except (OSError, ValueError): moved = {}
+                    if moved == own: self.took_over = own
+                    else:                                          # another run's fresh lock was moved: put it back
+                        try: os.link(aside, self.path)
+                        except FileExistsError: pass
+                    aside.unlink(missing_ok=True)
+                    continue
+                with os.fdopen(fd, 'w') as f: json.dump(me, f); f.flush(); os.fsync(f.fileno())
+                self.owned = True
+                if self.took_over:
+                    print(f"{self.folder}: took over the lock of a run that no longer exists (pid {self.took_over.get('pid')} "
+                          f"on {self.took_over.get('host')}, started {self.took_over.get('started')})")
+                return self
+        raise RunFolderInUseError(f"run folder {self.folder}: could not take the lock {self.path} (other runs keep taking it)")
+    def release(self):
+        "Remove the lock if this process holds it."
+        if self.owned and (self.owner() or {}).get('pid') == os.getpid(): self.path.unlink(missing_ok=True)
+        self.owned = False
+    def __enter__(self): return self.acquire()
+    def __exit__(self, *exc): self.release()
+
+# %% ../nbs/07_pretrain.ipynb #ed825e87
+RESUME_OPTIONS = ('epochs', 'max_steps', 'num_workers', 'progress', 'tensorboard', 'save_every', 'save_steps', 'device', 'data',
+                  'backend', 'tf32')
+"Options that may differ from the checkpoint's configuration when resuming."
+PRE_CHECKPOINT_FILES = ('log.csv', 'tb')
+"What a run writes into its folder before its first checkpoint (besides the lock and temporary files)."
+_LEGACY = {'wd_rule': 'project'}
+"Values of options that checkpoints written before the option existed ran with."
+
+def run_path(cfg:PretrainConfig)->Path:
+    "The run folder of `cfg`: `output`, else runs/<name>, else a new runs/<timestamp>."
+    if cfg.output: return Path(cfg.output)
+    name = cfg.name or datetime.datetime.now().strftime('%Y%m%d-%H%M%S')
+    out, k = Path('runs')/name, 1
+    while cfg.name is None and out.exists(): k += 1; out = Path('runs')/f'{name}-{k}'
     return out
+
+def prepare_run_folder(out:Path, resume:bool, verbose:bool=True)->str:
+    """Check the (locked) run folder `out` for a new run or a resume, after removing stale temporary files.
+    Returns 'resume', 'new', or 'restart' (only files of a run stopped before its first checkpoint: removed).
+    Raises `FileNotFoundError` (`--resume` without a checkpoint) or `FileExistsError` (a new run into a used folder)."""
+    remove_stale_temp_files(out, verbose)
+    entries = sorted(p.name for p in out.iterdir() if p.name != LOCK_NAME) if out.is_dir() else []
+    early = bool(entries) and set(entries) <= set(PRE_CHECKPOINT_FILES)
+    if resume:
+        if (out/'checkpoint-last.pth').is_file(): return 'resume'
+        raise FileNotFoundError(f"--resume: no checkpoint-last.pth in {out}" + (
+            f": the run there stopped before its first checkpoint (only {entries}); start it again without --resume"
+            if early else " (give the run folder with --output or --name)"))
+    if not entries: return 'new'
+    if early:
+        for n in entries: shutil.rmtree(out/n) if (out/n).is_dir() else (out/n).unlink()
+        if verbose: print(f"{out}: no checkpoint, only {entries} of a run stopped before its first checkpoint: starting afresh (replaced)")
+        return 'restart'
+    raise FileExistsError(f"output folder {out} already holds a run ({', '.join(entries[:4])}); "
+                          "pass --resume to continue it, or choose another --output / --name")
 
 def _resumed_config(ck:dict, overrides:dict)->PretrainConfig:
     names = {f.name for f in fields(PretrainConfig)}
-    cfg = PretrainConfig(**{k: v for k, v in ck['config'].items() if k in names})
+    cfg = PretrainConfig(**{**_LEGACY, **{k: v for k, v in ck['config'].items() if k in names}})
     changed = {k: (getattr(cfg, k), v) for k, v in overrides.items()
                if v is not None and k not in RESUME_OPTIONS + ('output', 'name') and getattr(cfg, k) != v}
     if changed:
@@ -698,26 +961,38 @@ def seed_everything(seed:int):
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
 
 # %% ../nbs/07_pretrain.ipynb #1df642a1
+def _take_run_folder(cfg:PretrainConfig, resume:bool, info:DistInfo)->tuple[Path, RunLock|None]:
+    "Rank 0 locks and checks the run folder (`RunLock`, `prepare_run_folder`) and tells every rank; errors are raised on all ranks."
+    out = lock = err = None
+    if info.is_main:
+        try:
+            out = run_path(cfg)
+            if resume and not out.is_dir():
+                raise FileNotFoundError(f"--resume: no run folder {out} (give the run folder with --output or --name)")
+            lock = RunLock(out).acquire()
+            prepare_run_folder(out, resume)
+        except Exception as e:
+            err = e
+            if lock is not None: lock.release(); lock = None
+    out, err = broadcast_object((out, err), info)
+    if err: raise err
+    return out, lock
+
 def pretrain(recipe:str|None=None, resume:bool=False, **overrides)->dict:
     """Run MP-MAE pretraining (paper Sec. 5.2) in the current process(es) and return a summary dict (paths of the
     checkpoint, encoder and log; steps; first/last loss; wall time; per-rank parameter digests).
     `recipe`: 'sample' or 'paper' (None: 'sample' without `data`, 'paper' with it); `overrides`: `PretrainConfig`
     fields. `resume=True` continues `<output>/checkpoint-last.pth`. Under torchrun or srun, one process per GPU
-    (or CPU process with gloo) joins the process group. Raises `FileExistsError` (output folder in use),
-    `FileNotFoundError` (data, checkpoint), `ValueError` (options), `NonFiniteLossError` (NaN/inf loss)."""
+    (or CPU process with gloo) joins the process group. The run folder is locked for the run (`RunLock`).
+    Raises `FileExistsError` (output folder holds a run; `RunFolderInUseError`: another run is using it),
+    `FileNotFoundError` (data, checkpoint), `ValueError` (options), `OutputWriteError` (full / read-only disk),
+    `NonFiniteLossError` (NaN/inf loss)."""
     info = init_distributed(overrides.get('device') or 'auto')
-    ok = False
+    ok, lock = False, None
     try:
-        # 1. configuration and run folder (decided by rank 0)
+        # 1. configuration and run folder (locked and checked by rank 0)
         if resume:
-            probe = make_config(recipe or 'sample', **{k: v for k, v in overrides.items() if k in ('output', 'name')})
-            out, ck = None, None
-            err = None
-            if info.is_main:
-                try: out = _run_dir(probe, resume=True)
-                except Exception as e: err = e
-            out, err = broadcast_object((out, err), info)
-            if err: raise err
+            out, lock = _take_run_folder(make_config(recipe or 'sample', **{k: v for k, v in overrides.items() if k in ('output', 'name')}), True, info)
             ck = load_checkpoint(out/'checkpoint-last.pth')
             cfg = _resumed_config(ck, overrides)
             if cfg.num_workers != ck['config'].get('num_workers', cfg.num_workers):
@@ -725,12 +1000,7 @@ def pretrain(recipe:str|None=None, resume:bool=False, **overrides)->dict:
                               "the random crop windows differ from an uninterrupted run (everything else continues exactly)")
         else:
             cfg = make_config(recipe or ('paper' if overrides.get('data') else 'sample'), **overrides)
-            out, err = None, None
-            if info.is_main:
-                try: out = _run_dir(cfg, resume=False); out.mkdir(parents=True, exist_ok=True)
-                except Exception as e: err = e
-            out, err = broadcast_object((out, err), info)
-            if err: raise err
+            out, lock = _take_run_folder(cfg, False, info)
         cfg = replace(cfg, output=str(out))
         # 2. data, geometry, model (same initial weights on all ranks), then per-rank random streams
         seed_everything(cfg.seed)
@@ -750,33 +1020,27 @@ def pretrain(recipe:str|None=None, resume:bool=False, **overrides)->dict:
                   f"({_impl(cfg, info.device)}), input {cfg.input_size}/patch {cfg.patch_size}, {info.world_size} process(es) on "
                   f"{info.device.type}, batch {cfg.batch_size} x {info.world_size} x accum {cfg.accum_iter} = {cfg.effective_batch}, "
                   f"lr {cfg.lr:.3g}, {cfg.epochs} epochs x {trainer.steps_per_epoch} steps"
+                  + (f", fidelity {cfg.fidelity}" if cfg.fidelity != 'paper' else '')
                   + (f", resuming at epoch {trainer.epoch} step {trainer.step}" if resume else '') + f" -> {out}")
         res = trainer.fit()
         ok = True
         return res
-    finally: cleanup_distributed(info, barrier=ok)
+    finally:
+        if lock is not None: lock.release()
+        cleanup_distributed(info, barrier=ok)
 
 # %% ../nbs/07_pretrain.ipynb #3aeefadb
 def hyphen_cli(f):
-    """Console entry point for a `call_parse` function `f` that accepts options spelt `--batch-size` as well as
-    fastcore's `--batch_size`. User errors (`KeyError`, `ValueError`, `FileNotFoundError`, `FileExistsError`) print
-    `<prog>: error: <message>` on stderr and exit with status 2. Called with arguments it is `f` itself (errors raised,
-    result returned)."""
-    func = getattr(f, '__wrapped__', f)
+    """Console entry point for a `call_parse` function `f`: options spelt `--batch-size` as well as fastcore's
+    `--batch_size` (`mmearth_nb.data.hyphen_options`, which rewrites the command line and touches no parser internals),
+    and user errors as one line `<prog>: error: <message>` on stderr with exit status 2 (`mmearth_nb.data.cli_errors`;
+    `MMEARTH_TRACEBACK=1` shows the traceback). The command exits 0 on success, whatever `f` returns. Called with
+    arguments it is `f` itself (errors raised, result returned)."""
+    func, cli = getattr(f, '__wrapped__', f), hyphen_options(f)
     @wraps(func)
     def _cli(*args, **kwargs):
         if args or kwargs: return func(*args, **kwargs)
-        from fastcore.script import anno_parser
-        p = anno_parser(func, prog=Path(sys.argv[0]).name)
-        for a in p._actions:
-            hy = [s.replace('_', '-') for s in a.option_strings if s.startswith('--')]
-            for s in hy: p._option_string_actions[s] = a
-            a.option_strings = [s for s in a.option_strings if not s.startswith('--')] + hy
-        args = vars(p.parse_args()); args.pop('pdb', None); args.pop('xtra', None)
-        try: func(**args)   # nothing returned: a console script exits with the return value
-        except (KeyError, ValueError, FileNotFoundError, FileExistsError) as e:
-            print(f"{p.prog}: error: {e.args[0] if isinstance(e, KeyError) and e.args else e}", file=sys.stderr)
-            raise SystemExit(2)
+        with cli_errors(Path(sys.argv[0]).name): cli()   # nothing returned: a console script exits with the return value
     return _cli
 
 # %% ../nbs/07_pretrain.ipynb #e7228594
@@ -800,19 +1064,21 @@ def _mmearth_pretrain(
     lr:Param("absolute peak learning rate, overrides --blr", float)=None,
     min_lr:Param(_h('min_lr', "final learning rate of the cosine schedule"), float)=None,
     warmup_epochs:Param(_h('warmup_epochs', "linear warmup epochs (per-iteration cosine afterwards)"), float)=None,
-    weight_decay:Param(_h('weight_decay', "AdamW weight decay (not on norms, biases, GRN, mask token, log_vars)"), float)=None,
+    weight_decay:Param(_h('weight_decay', "AdamW weight decay (on the parameters selected by --wd_rule)"), float)=None,
+    wd_rule:Param(_h('wd_rule', "parameters decayed by AdamW: timm = all but 1-D tensors and biases (the public code), project = also not GRN, mask token, log_vars"), str, choices=['timm', 'project'])=None,
     beta1:Param(_h('beta1', "AdamW beta1"), float)=None,
     beta2:Param(_h('beta2', "AdamW beta2"), float)=None,
     mask_ratio:Param(_h('mask_ratio', "fraction of the 7x7 patches hidden from the encoder"), float)=None,
     weighting:Param(_h('weighting', "multi-task loss weighting (eq. 1): learnt task uncertainty or equal"), str, choices=['uncertainty', 'equal'])=None,
     impl:Param(_h('impl', "encoder implementation: sparse (spconv on CUDA, own sparse ops on CPU), masked (dense masked reference), auto (= sparse)"), str, choices=['auto', 'sparse', 'masked'])=None,
+    backend:Param(_h('backend', "kernels of the sparse encoder: auto (spconv where installed on CUDA, else the project's own), torch (the project's own gather path), spconv"), str, choices=['auto', 'torch', 'spconv'])=None,
     normalize:Param(_h('normalize', "where inputs and targets are normalized: worker (DataLoader processes), device (raw crops to the GPU, normalized there: fewer data workers per GPU), auto (device on CUDA, worker on CPU)"), str, choices=['auto', 'worker', 'device'])=None,
     decoder_dim:Param(_h('decoder_dim', "channels of the per-task decoders"), int)=None,
     input_size:Param("crop size in px [default: from the tile size, 128 -> 112, 64 -> 56]", int)=None,
     patch_size:Param("patch size in px [default: from the tile size, 128 -> 16, 64 -> 8]", int)=None,
     num_workers:Param(_h('num_workers', "DataLoader worker processes per GPU"), int)=None,
     seed:Param(_h('seed', "random seed (model init, data order, crops, masks)"), int)=None,
-    amp:Param(_h('amp', "mixed precision: auto = bf16 on CUDA, none on CPU; fp16 uses a GradScaler"), str, choices=['auto', 'bf16', 'fp16', 'none'])=None,
+    amp:Param(_h('amp', "mixed precision: none = fp32 (the public code), bf16, fp16 (with a GradScaler), auto = bf16 on CUDA, none on CPU"), str, choices=['auto', 'bf16', 'fp16', 'none'])=None,
     device:Param(_h('device', "auto = CUDA if available (one GPU per local rank), else CPU"), str, choices=['auto', 'cpu', 'cuda'])=None,
     output:Param("run folder (must be new or empty unless --resume) [default: runs/<name>]", str)=None,
     name:Param("run name for the default folder runs/<name> [default: a timestamp]", str)=None,
@@ -820,28 +1086,32 @@ def _mmearth_pretrain(
     save_steps:Param(_h('save_steps', "also write checkpoint-last.pth every N optimizer steps (0: off)"), int)=None,
     max_steps:Param("stop after this many optimizer steps in total, with a checkpoint (continue with --resume)", int)=None,
     clip_grad:Param("clip the gradient norm to this value [default: off]", float)=None,
+    fidelity:Param(_h('fidelity', "paper = the defaults (the paper, and the public code where the paper is silent); public = the public code's behaviour wherever they differ (mmearth_nb.fidelity)"), str, choices=['paper', 'public'])=None,
     init:Param("initialise the model (and task uncertainties) from a checkpoint before training: a run's checkpoint-last.pth or a released MMEarth-train checkpoint-199.pth (converted, chapter 09); the architecture must match", str)=None,
     init_partial:Param("with --init: load the tensors that match and report the others instead of failing", bool)=False,
     resume:Param("continue the run in --output / --name from its checkpoint-last.pth, exactly", bool)=False,
     quiet:Param("no progress bar (one line per epoch instead)", bool)=False,
     no_tensorboard:Param("do not write TensorBoard events (written when tensorboard is installed)", bool)=False,
+    no_tf32:Param("on CUDA: exact fp32 matmuls and convolutions instead of TF32 (the public code uses TF32)", bool)=False,
 ):
     """Pretrain an MMEarth MP-MAE (Nedungadi et al., ECCV 2024; multi-pretext masked autoencoder, ConvNeXt V2 encoder).
     Without arguments: a few-minute CPU run on the bundled real sample ('sample' recipe). With --data: the paper's
     full-scale recipe ('paper': 200 epochs, AdamW (0.9, 0.95), wd 0.05, blr 1.5e-4, effective batch 4096 by gradient
-    accumulation, 40 warmup epochs + cosine, mask ratio 0.6, bf16 on GPU). Multi-GPU/multi-node: launch with
+    accumulation, 40 warmup epochs + cosine, mask ratio 0.6; fp32 with TF32 on GPU as the public code, --amp bf16 for speed). Multi-GPU/multi-node: launch with
     `torchrun --nproc_per_node G $(which mmearth_pretrain) ...` or with Slurm `srun` (one task per GPU).
-    Writes <output>/checkpoint-last.pth, encoder.pth (for mmearth_eval), log.csv, summary.json."""
-    kw = {k: v for k, v in locals().items() if k not in ('recipe', 'resume', 'quiet', 'no_tensorboard') and v is not None}
+    Writes <output>/checkpoint-last.pth, encoder.pth (for mmearth_eval), encoder/ (Hub-style), log.csv, summary.json."""
+    kw = {k: v for k, v in locals().items() if k not in ('recipe', 'resume', 'quiet', 'no_tensorboard', 'no_tf32') and v is not None}
     if quiet: kw['progress'] = False
     if no_tensorboard: kw['tensorboard'] = False
+    if no_tf32: kw['tf32'] = False
     try: res = pretrain(recipe=recipe, resume=resume, **kw)
-    except NonFiniteLossError as e:
+    except (NonFiniteLossError, OutputWriteError) as e:
         print(f"mmearth_pretrain: error: {e}", file=sys.stderr); raise SystemExit(2)
     if res is not None and int(os.environ.get('RANK', os.environ.get('SLURM_PROCID', 0))) == 0:
         print(f"finished epoch {res['epoch']}, step {res['step']} in {res['wall_s']:.0f} s; loss {res['first_loss']:.4f} -> {res['last_loss']:.4f}"
               if res['first_loss'] is not None else f"nothing to do (epoch {res['epoch']}, step {res['step']})")
-        print(f"checkpoint: {res['checkpoint']}\nencoder:    {res['encoder']}\nlog:        {res['log']}")
+        print(f"checkpoint: {res['checkpoint']}\nencoder:    {res['encoder']}" + (f" and {res['encoder_folder']}/ (Hub-style)" if res.get('encoder_folder') else '')
+              + f"\nlog:        {res['log']}")
     return res
 
 mmearth_pretrain = hyphen_cli(_mmearth_pretrain)

@@ -8,19 +8,26 @@ import os, re, json, math, shutil
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
-import rasterio
-from rasterio.crs import CRS
-from rasterio.warp import reproject, transform as warp_transform, Resampling
 from .modalities import (MODALITIES, S2_FILE_BANDS, S2_BANDS, DYNAMIC_WORLD_CLASSES,
     ESA_WORLDCOVER_CODES, ESA_WORLDCOVER_CLASSES, encode_latlon, encode_month)
-from .data import write_mmearth, compute_band_stats, nodata_mask
+from .data import write_mmearth, compute_band_stats, nodata_mask, check_s2_band_names
+
+def _rasterio():
+    """The `rasterio` module, imported on first use: only reading the GeoTIFF sources needs it, so the package (and
+    this module) imports without it. Raises `ImportError` saying what needs it and how to install it."""
+    try:
+        import rasterio, rasterio.crs, rasterio.warp
+    except ImportError as e:
+        raise ImportError("mmearth_nb.sample: reading the GeoTIFF sources (read_terramind, read_ssl4eo, read_majortom, "
+                          "tile_center_latlon, build_sample) needs rasterio: pip install rasterio") from e
+    return rasterio
 
 # %% auto #0
 __all__ = ['ASTER_NODATA', 'TERRAMESH_LULC_CLASSES', 'LULC_TO_DYNAMIC_WORLD', 'LULC_TO_WORLDCOVER', 'S2_OFFSET',
-           'DEFAULT_WINDOWS', 'DEFAULT_SPLITS', 'slope_degrees', 'aster_bands', 'esri_to_dynamic_world',
-           'esri_to_worldcover', 's2_has_offset', 'remove_s2_offset', 's1_orbit_pass', 'tile_windows', 'center_crop',
-           'tile_center_latlon', 'empty_scene', 'read_terramind', 'read_ssl4eo', 'read_majortom', 'cut_tiles',
-           'read_all_scenes', 'build_sample']
+           'TERRAMESH_S2L1C_BANDS', 'TERRAMESH_S2L2A_BANDS', 'DEFAULT_WINDOWS', 'DEFAULT_SPLITS', 'slope_degrees',
+           'aster_bands', 'esri_to_dynamic_world', 'esri_to_worldcover', 's2_has_offset', 'remove_s2_offset',
+           's1_orbit_pass', 'tile_windows', 'center_crop', 'tile_center_latlon', 'empty_scene', 'read_terramind',
+           'read_ssl4eo', 'read_majortom', 'cut_tiles', 'read_all_scenes', 'build_sample']
 
 # %% ../nbs/02_sample.ipynb #27ecd258
 def slope_degrees(dem:np.ndarray,        # (H, W) elevation in metres (any real dtype), H, W >= 2
@@ -137,9 +144,9 @@ def tile_center_latlon(transform,          # affine transform of the image (rast
                        height:int=128, width:int|None=None # window size in pixels
                       )->tuple[float, float]:
     "(lat, lon) in degrees (WGS 84) of the centre of a pixel window of an image with `transform` and `crs`."
-    width = height if width is None else width
+    rio = _rasterio(); width = height if width is None else width
     x, y = transform * (col + width / 2, row + height / 2)
-    lon, lat = warp_transform(CRS.from_user_input(crs), 'EPSG:4326', [x], [y])
+    lon, lat = rio.warp.transform(rio.crs.CRS.from_user_input(crs), 'EPSG:4326', [x], [y])
     return float(lat[0]), float(lon[0])
 
 # %% ../nbs/02_sample.ipynb #52adc4b9
@@ -155,26 +162,41 @@ def empty_scene(h:int, w:int)->dict:
     "Every MMEarth modality as a full-size no-data array: pixel (C, h, w), image (C,), in the file dtypes."
     return {name: _nodata_full(name, (h, w)) for name in MODALITIES}
 
-def _read_to_grid(path, transform, crs, shape, resampling=Resampling.bilinear, band=1):
-    "Read one band of `path` reprojected onto the grid (`transform`, `crs`, `shape`); NaN outside the source."
-    dst = np.full(shape, np.nan, np.float32)
-    with rasterio.open(path) as src:
-        reproject(rasterio.band(src, band), dst, dst_transform=transform, dst_crs=crs, dst_nodata=np.nan,
-                  resampling=resampling)
+def _read_to_grid(path, transform, crs, shape, resampling=None, band=1):
+    "Read one band of `path` reprojected onto the grid (`transform`, `crs`, `shape`; `resampling` None: bilinear); NaN outside the source."
+    rio = _rasterio(); dst = np.full(shape, np.nan, np.float32)
+    with rio.open(path) as src:
+        rio.warp.reproject(rio.band(src, band), dst, dst_transform=transform, dst_crs=crs, dst_nodata=np.nan,
+                           resampling=rio.warp.Resampling.bilinear if resampling is None else resampling)
     return dst
 
 def _s2_to_file_order(bands:dict, shape)->np.ndarray:
-    "dict band name -> (H, W) array -> (13, H, W) uint16 in S2_FILE_BANDS order; a missing band (L2A B10) is 0 = no data."
+    "dict band name -> (H, W) array -> (13, H, W) uint16 in the file order `S2_FILE_BANDS` (B8A before B8), by name; a missing band (L2A B10) is 0 = no data."
     out = np.zeros((13,) + tuple(shape), np.uint16)
+    unknown = [b for b in bands if b not in S2_FILE_BANDS]
+    if unknown: raise KeyError(f"_s2_to_file_order: unknown Sentinel-2 band names {unknown}; expected names of {list(S2_FILE_BANDS)}")
     for i, b in enumerate(S2_FILE_BANDS):
         if b in bands: out[i] = np.clip(np.nan_to_num(np.rint(bands[b]), nan=0), 0, 65535)
     return out
+
+def _s2_bands_info(bands)->dict:
+    "The tile info entry `BANDS` of a scene: the Sentinel-2 bands it has, in file order (as the released tile info lists them)."
+    names = [b for b in S2_FILE_BANDS if b in bands]
+    check_s2_band_names(names, '_s2_bands_info')
+    return {'sentinel2': names}
 
 # %% ../nbs/02_sample.ipynb #ceb53e6e
 def _finish_s2(s2, meta):
     off = s2_has_offset(s2[[i for i in range(13) if s2[i].any()]])
     meta['S2_offset_removed'] = S2_OFFSET if off else 0
     return remove_s2_offset(s2) if off else s2
+
+TERRAMESH_S2L1C_BANDS = ('B1','B2','B3','B4','B5','B6','B7','B8','B8A','B9','B10','B11','B12')
+"""Band order of the TerraMesh S2L1C GeoTIFFs (13 bands, ESA's order, B8 before B8A): TerraMind's pretraining bands of
+`untok_sen2l1c@224` (IBM/terratorch, terramind_register.py `PRETRAINED_BANDS`: ..., RED_EDGE_3, NIR_BROAD (B8),
+NIR_NARROW (B8A), WATER_VAPOR, CIRRUS, ...). The files carry no band names; checked on the pixels below."""
+TERRAMESH_S2L2A_BANDS = ('B1','B2','B3','B4','B5','B6','B7','B8','B8A','B9','B11','B12')
+"Band order of the TerraMesh S2L2A GeoTIFFs (12 bands, no B10; `untok_sen2l2a@224` in the same source)."
 
 def read_terramind(root:str|Path, # folder `terramind` with S2L1C/, S2L2A/, S1RTC/, DEM/, LULC/, S2RGB/
                    name:str       # location file stem, e.g. '637U_59R_1_3'
@@ -187,12 +209,13 @@ def read_terramind(root:str|Path, # folder `terramind` with S2L1C/, S2L2A/, S1RT
     root = Path(root); f = {m: root/m/f'{name}.tif' for m in ('S2L1C', 'S2L2A', 'S1RTC', 'DEM', 'LULC', 'S2RGB')}
     for m, p in f.items():
         if not p.exists(): raise FileNotFoundError(f"read_terramind: {p} not found (location {name!r}, modality {m})")
-    with rasterio.open(f['S2L1C']) as s: l1c, tr, crs = s.read(), s.transform, s.crs
-    with rasterio.open(f['S2L2A']) as s: l2a = s.read()
-    with rasterio.open(f['S2RGB']) as s: s2_date = s.tags()['datetime'][:10]
-    with rasterio.open(f['S1RTC']) as s: s1, s1_time = s.read().astype(np.float32), s.tags()['datetime'][:19]
-    with rasterio.open(f['DEM']) as s: dem = s.read(1)
-    with rasterio.open(f['LULC']) as s: lulc = s.read(1)
+    rio = _rasterio()
+    with rio.open(f['S2L1C']) as s: l1c, tr, crs = s.read(), s.transform, s.crs
+    with rio.open(f['S2L2A']) as s: l2a = s.read()
+    with rio.open(f['S2RGB']) as s: s2_date = s.tags()['datetime'][:10]
+    with rio.open(f['S1RTC']) as s: s1, s1_time = s.read().astype(np.float32), s.tags()['datetime'][:19]
+    with rio.open(f['DEM']) as s: dem = s.read(1)
+    with rio.open(f['LULC']) as s: lulc = s.read(1)
     h, w = l1c.shape[1:]
     if l1c.shape[0] != 13 or l2a.shape[0] != 12: raise ValueError(f"read_terramind: {name}: expected 13 L1C and 12 L2A bands, got {l1c.shape[0]}, {l2a.shape[0]}")
     base = empty_scene(h, w)
@@ -206,7 +229,7 @@ def read_terramind(root:str|Path, # folder `terramind` with S2L1C/, S2L2A/, S1RT
     base['esa_worldcover'][0] = esri_to_worldcover(lulc)
     scenes = []
     for kind, arr in (('l1c', l1c), ('l2a', l2a)):
-        names = S2_FILE_BANDS if kind == 'l1c' else S2_BANDS
+        names = TERRAMESH_S2L1C_BANDS if kind == 'l1c' else TERRAMESH_S2L2A_BANDS   # the GeoTIFF's order, mapped by name
         meta = dict(source='terramind', scene=f'terramind/{name}', location=name, S2_type=kind, S2_DATE=s2_date,
                     CRS=str(crs), source_files=[f'terramind/{"S2L1C" if kind == "l1c" else "S2L2A"}/{name}.tif',
                     f'terramind/S1RTC/{name}.tif', f'terramind/DEM/{name}.tif', f'terramind/LULC/{name}.tif',
@@ -216,6 +239,7 @@ def read_terramind(root:str|Path, # folder `terramind` with S2L1C/, S2L2A/, S1RT
                     landcover_source='Esri/Impact Observatory LULC (TerraMesh) mapped to Dynamic World / WorldCover classes')
         sc = {k2: v.copy() for k2, v in base.items()}
         sc['sentinel2'] = _finish_s2(_s2_to_file_order(dict(zip(names, arr.astype(np.float32))), (h, w)), meta)
+        meta['BANDS'] = _s2_bands_info(names)
         scenes.append(dict(arrays=sc, transform=tr, crs=crs, meta=meta))
     return scenes
 
@@ -243,7 +267,7 @@ def read_ssl4eo(root:str|Path # folder `SSL4EO-S12` with s2c/, s2a/, s1/ (one lo
     s1_dirs = sorted(d for d in root.glob('s1/*/*') if d.is_dir())
     scenes = []
     for kind, d in prods:
-        with rasterio.open(d/'B2.tif') as s: tr, crs, shape = s.transform, s.crs, s.shape
+        with _rasterio().open(d/'B2.tif') as s: tr, crs, shape = s.transform, s.crs, s.shape
         bands = {b: _read_to_grid(d/f'{b}.tif', tr, crs, shape) for b in S2_FILE_BANDS if (d/f'{b}.tif').exists()}
         md = json.loads((d/'metadata.json').read_text())
         date = datetime.fromtimestamp(md['system:time_start'] / 1000, timezone.utc).strftime('%Y-%m-%d')
@@ -254,6 +278,7 @@ def read_ssl4eo(root:str|Path # folder `SSL4EO-S12` with s2c/, s2a/, s1/ (one lo
                     S1_source='Sentinel-1 GRD (SSL4EO-S12), VV/VH dB, reprojected bilinear to the S2 grid')
         sc = empty_scene(*shape)
         sc['sentinel2'] = _finish_s2(_s2_to_file_order(bands, shape), meta)
+        meta['BANDS'] = _s2_bands_info(bands)
         sc['sentinel1'], meta['S1_dates'] = _ssl4eo_s1(s1_dirs, tr, crs, shape)
         scenes.append(dict(arrays=sc, transform=tr, crs=crs, meta=meta))
     return scenes
@@ -268,7 +293,7 @@ def read_majortom(root:str|Path # folder `Major-TOM-Core` with S2L2A/<row>/<cell
     if not prods: raise FileNotFoundError(f"read_majortom: no product folders under {root}/S2L2A/<row>/<cell>/")
     scenes = []
     for d in prods:
-        with rasterio.open(d/'B02.tif') as s: tr, crs, shape = s.transform, s.crs, s.shape
+        with _rasterio().open(d/'B02.tif') as s: tr, crs, shape = s.transform, s.crs, s.shape
         bands = {b: _read_to_grid(d/f"B{b[1:].zfill(2) if b[1:].isdigit() else b[1:]}.tif", tr, crs, shape)
                  for b in S2_BANDS}
         date = re.search(r'_(\d{8})T', d.name).group(1)
@@ -278,6 +303,7 @@ def read_majortom(root:str|Path # folder `Major-TOM-Core` with S2L2A/<row>/<cell
                     source_files=[str(d.relative_to(root.parent.parent))])
         sc = empty_scene(*shape)
         sc['sentinel2'] = _finish_s2(_s2_to_file_order(bands, shape), meta)
+        meta['BANDS'] = _s2_bands_info(bands)
         scenes.append(dict(arrays=sc, transform=tr, crs=crs, meta=meta))
     return scenes
 
