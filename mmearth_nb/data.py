@@ -492,7 +492,7 @@ class MMEarthDataset(Dataset):
         t = np.array([(v.decode() if isinstance(v, bytes) else str(v)).lower() for v in vals])
         bad = np.flatnonzero((t != 'l1c') & (t != 'l2a'))
         if len(bad):
-            raise ValueError(f"{self.h5_path.name}: metadata[{u[bad[0]]}]['S2_type'] = {vals[bad[0]]!r}; expected 'l1c' or 'l2a'")
+            raise ValueError(f"{self.h5_path.name}: metadata[{u[bad[0]]}]['S2_type'] = {bytes(vals[bad[0]])!r}; expected 'l1c' or 'l2a'")
         return (t == 'l2a').astype(np.int64)[inv.reshape(-1)]
 
     def s2_type(self, row:int)->int:
