@@ -96,39 +96,28 @@ def main():
     if 'syncs' not in skip:
         @check('syncs')
         def _():
-            torch.manual_seed(0)
-            ds = MMEarthDataset(sample, split=None, tasks='all')
-            batch = next(iter(make_loader(ds, B, num_workers=0)))
-            image = batch['image'].to(dev); targets = {t: v.to(dev) for t, v in batch['targets'].items()}
-            model = mpmae('atto', tasks='all', impl='sparse', patch_size=16, backend='torch').to(dev)
-            crit = MultiTaskLoss(model.tasks, patch_size=16).to(dev)
-            opt = torch.optim.AdamW(list(model.parameters()) + list(crit.parameters()), lr=1e-4, fused=cuda)
-            def micro():
-                with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cuda):
-                    preds, mask = model(image)
-                loss, _ = crit({k: v.float() for k, v in preds.items()}, targets, mask)
-                loss.backward()
-                return loss
-            micro(); opt.step(); opt.zero_grad(set_to_none=True)       # warm-up (lazy inits may sync once)
+            # the real engine (mmearth_nb.pretrain.Pretrainer): one optimizer step of 2 micro-steps, normalization on the
+            # device, fused AdamW on CUDA; counted by count_host_syncs (on CUDA also torch.cuda.set_sync_debug_mode)
+            from mmearth_nb.pretrain import (make_config, resolve_config, build_data, build_model, Pretrainer, DistInfo,
+                                             make_optimizer, make_scheduler)
+            from mmearth_nb.encoder import count_host_syncs
+            info = DistInfo(device=dev)
+            cfg = resolve_config(make_config('sample', device=dev.type, amp='bf16' if cuda else 'none', normalize='device',
+                                             batch_size=B, accum_iter=2, backend='torch'), 1, 128)
+            _, loader = build_data(cfg, info)
+            model, crit = build_model(cfg, dev, sync_free=True)
+            tr = Pretrainer(cfg, model, crit, loader, info, Path(tempfile.mkdtemp()) / 'syncs', export_encoder=False)
+            if not cuda:   # the CUDA setting on CPU: the fused AdamW keeps its step counters on the device
+                tr.optimizer = make_optimizer(tr.step_module, cfg, fused=True); tr.scheduler = make_scheduler(tr.optimizer, cfg, tr.steps_per_epoch)
+            it = iter(loader); b = [next(it), next(it)]
+            tr.micro_step(b[0], 0, False); tr.micro_step(b[1], 1, True); tr.optimizer_step()     # warm-up
             if cuda: torch.cuda.synchronize()
-            def count(fn):
-                if cuda:
-                    with warnings.catch_warnings(record=True) as w:
-                        warnings.simplefilter('always')
-                        torch.cuda.set_sync_debug_mode('warn')
-                        try: fn(); torch.cuda.current_stream().query()
-                        finally: torch.cuda.set_sync_debug_mode('default')
-                    ws = [str(x.message).splitlines()[0] for x in w if 'synchroniz' in str(x.message)]
-                    return len(ws), ws[:5]
-                from mmearth_nb.encoder import count_host_syncs
-                with count_host_syncs() as c: fn()
-                return c.n, list(c.ops)[:5]
-            n_micro, ops_micro = count(micro)
-            def optim_step(): opt.step(); opt.zero_grad(set_to_none=True)
-            n_opt, ops_opt = count(optim_step)
-            # on CPU the counts are informational: the checks run in their CPU setting and AdamW is not fused
-            return {'ok': (n_micro <= 1 and n_opt <= 1) or not cuda, 'micro_step_syncs': n_micro, 'micro_step_ops': ops_micro,
-                    'optimizer_step_syncs': n_opt, 'optimizer_step_ops': ops_opt}
+            with count_host_syncs(**({'cuda_debug': True} if cuda else {'as_cuda': True})) as c:
+                tr.micro_step(b[0], 2, False); tr.micro_step(b[1], 3, True); tr.optimizer_step()
+            if cuda: torch.cuda.synchronize()
+            return {'ok': c.n <= 1, 'syncs_per_optimizer_step': c.n, 'ops': list(c.ops)[:8],
+                    'cuda_sync_warnings': getattr(c, 'cuda_warnings', None),
+                    'fused_adamw': tr.optimizer.param_groups[0].get('fused')}
 
     if 'normalizer' not in skip:
         @check('normalizer')
@@ -214,7 +203,7 @@ def main():
         if k == 'machine': continue
         md.append(f"| {k} | {'PASS' if v.get('ok') else 'FAIL'}: " +
                   ', '.join(f"{kk}={vv:.4g}" if isinstance(vv, float) else f"{kk}={vv}" for kk, vv in v.items()
-                            if kk not in ('ok', 'traceback', 'runs', 'micro_step_ops', 'optimizer_step_ops')) + ' |')
+                            if kk not in ('ok', 'traceback', 'runs', 'ops')) + ' |')
     (out / 'gpu_check.md').write_text(f"Machine: {RESULTS['machine']}\n\n" + '\n'.join(md) + '\n')
     print('\n'.join(md))
     print(f"gpu_check: {len(RESULTS) - 1 - len(FAILED)} passed, {len(FAILED)} failed")
