@@ -5,6 +5,7 @@
 # %% ../nbs/10_fastdata.ipynb #bd7b03f2
 from __future__ import annotations
 import os, sys, json, shutil, signal, warnings, zlib
+from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
 import h5py
@@ -16,8 +17,8 @@ from .data import check_layout, cli_errors, hyphen_options
 
 # %% auto #0
 __all__ = ['CODECS', 'SHUFFLES', 'MMEARTH_JSONS', 'smooth_fields', 'synthetic_mmearth_arrays', 'write_synthetic_mmearth',
-           'codec_options', 'dataset_codec', 'mmearth_files', 'SourceReadError', 'ConvertWriteError', 'convert_mmearth',
-           'mmearth_convert']
+           'codec_options', 'dataset_codec', 'mmearth_files', 'SourceReadError', 'ConvertWriteError',
+           'destination_lock', 'convert_mmearth', 'mmearth_convert']
 
 # %% ../nbs/10_fastdata.ipynb #ff087a97
 def smooth_fields(rng:np.random.Generator, # random generator
@@ -363,6 +364,23 @@ def _copy_blocks(fd, fs, files, part, blocks, state, workers, progress, n, codec
         if hasattr(it, 'close'): it.close()          # stops the worker processes now, whatever happened
 
 
+# %% ../nbs/10_fastdata.ipynb #8ff9f468
+@contextmanager
+def destination_lock(dst:Path):
+    """Hold the lock `<dst>/run.lock` (`mmearth_nb.pretrain.RunLock`: pid and host, created atomically) while converting
+    into `dst`, so that a second conversion into the same folder stops with a clear error instead of taking the first
+    one's partial file for a broken leftover. A lock left by a dead process on this host is taken over. Raises
+    `FileExistsError` naming the folder and the owner."""
+    from mmearth_nb.pretrain import RunLock, RunFolderInUseError
+    lock = RunLock(dst)
+    try: lock.acquire()
+    except RunFolderInUseError:
+        own = lock.owner() or {}
+        raise FileExistsError(f"{dst}: another conversion or run (pid {own.get('pid', '?')} on host {own.get('host', '?')}) is "
+                              f"writing this folder; wait for it to end, or delete {lock.path} if that process no longer exists") from None
+    try: yield
+    finally: lock.release()
+
 # %% ../nbs/10_fastdata.ipynb #4fb35bfd
 def convert_mmearth(src,                   # MMEarth dataset folder (one *.h5 + 3 JSON files)
                     dst,                   # destination folder (created); files keep their names
@@ -385,6 +403,7 @@ def convert_mmearth(src,                   # MMEarth dataset folder (one *.h5 + 
     Raises `FileNotFoundError` (source layout), `FileExistsError` (destination exists, without `overwrite`),
     `ValueError` (bad codec/level/block, `dst` = `src`, a partial file from another source or codec),
     `TypeError`/`ValueError` (a source dataset not in the MMEarth layout, e.g. a float32 `sentinel2`),
+    `FileExistsError` also when another live process converts into (or runs in) `dst` (its lock `dst/run.lock`),
     `ConvertWriteError` (an `OSError`: writing failed, e.g. a full disk; resumable), `SourceReadError` (an `OSError`: a
     damaged source chunk, file/dataset/tiles named), `RuntimeError` (verification failed)."""
     src, dst = Path(src), Path(dst)
@@ -402,7 +421,7 @@ def convert_mmearth(src,                   # MMEarth dataset folder (one *.h5 + 
             raise FileExistsError(f"{d} exists and differs from {files[k]}; pass overwrite (--overwrite) to replace it")
     rep = {'reverified': 0, 'repaired': []} if report is None else report
     rep.update(reverified=0, repaired=[])
-    with h5py.File(files['h5'], 'r') as fs:
+    with destination_lock(dst), h5py.File(files['h5'], 'r') as fs:
         n = _n_tiles(fs, files['h5']); _check_source(fs, files['h5'], n)
         dst.mkdir(parents=True, exist_ok=True)
         want = {'source': _source_signature(files['h5'], n), 'codec': codec, 'level': level, 'shuffle': shuffle}
@@ -445,13 +464,13 @@ def convert_mmearth(src,                   # MMEarth dataset folder (one *.h5 + 
             raise ConvertWriteError(f"{part}: writing the converted file failed ({e}); nothing in {dst} was replaced: fix the "
                                     "cause (e.g. free disk space) and run the same command again (it resumes from the partial "
                                     "file, or starts again if the failure left it unreadable)") from e
-    for k in MMEARTH_JSONS:
-        tmpj = dst/(files[k].name + '.partial')
-        try: shutil.copyfile(files[k], tmpj); os.replace(tmpj, dst/files[k].name)
-        except OSError as e:
-            tmpj.unlink(missing_ok=True)
-            raise ConvertWriteError(f"{dst/files[k].name}: copying {files[k]} failed ({e}); run the same command again") from e
-    os.replace(part, final); sums.unlink(missing_ok=True)
+        for k in MMEARTH_JSONS:
+            tmpj = dst/(files[k].name + '.partial')
+            try: shutil.copyfile(files[k], tmpj); os.replace(tmpj, dst/files[k].name)
+            except OSError as e:
+                tmpj.unlink(missing_ok=True)
+                raise ConvertWriteError(f"{dst/files[k].name}: copying {files[k]} failed ({e}); run the same command again") from e
+        os.replace(part, final); sums.unlink(missing_ok=True)
     return final
 
 
