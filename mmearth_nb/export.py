@@ -10,6 +10,8 @@ import torch, torch.nn as nn
 from fastcore.script import call_parse
 from .modalities import S2_BANDS
 from .encoder import ConvNeXtV2, CONVNEXTV2_SIZES, encoder_config, size_name
+from .checkpoints import load_pretrained_encoder
+from .pretrain import hyphen_cli, writing
 
 # %% auto #0
 __all__ = ['EXPORT_FEATURES', 'METADATA_FILE', 'ONNX_EXTERNAL_DATA_BYTES', 'mmearth_export', 'nonfinite_tensors',
@@ -17,16 +19,6 @@ __all__ = ['EXPORT_FEATURES', 'METADATA_FILE', 'ONNX_EXTERNAL_DATA_BYTES', 'mmea
            'save_program', 'load_program', 'onnx_from_program', 'check_onnx', 'export_metadata', 'export_encoder']
 
 # %% ../nbs/12_export.ipynb #96079daa
-def _file_loader():
-    "The package's loader for any encoder file (chapter 09's `load_pretrained_encoder`, else chapter 04's `load_encoder`)."
-    import mmearth_nb.checkpoints as ck, mmearth_nb.encoder as en
-    return getattr(ck, 'load_pretrained_encoder', None) or en.load_encoder
-
-def _hub_loader():
-    "Chapter 04's loader of Hub-style folders (`from_pretrained`), or None in a version without it."
-    import mmearth_nb.encoder as en
-    return getattr(en, 'from_pretrained', None) or getattr(en.ConvNeXtV2, 'from_pretrained', None)
-
 def nonfinite_tensors(module:nn.Module)->list[str]:
     "Names of the floating-point parameters and buffers of `module` holding NaN or +-inf."
     return [k for k, v in module.state_dict().items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
@@ -43,23 +35,9 @@ def load_deployable_encoder(src:str|Path,          # encoder file or folder (see
     weights are not finite."""
     src = Path(src)
     if not src.exists(): raise FileNotFoundError(f"encoder {str(src)!r} not found; expected {_WHAT}")
-    if src.is_dir():
-        if (src/'config.json').is_file() or (src/'model.safetensors').is_file():
-            hub = _hub_loader()
-            if hub is None: raise ValueError(f"{src}: a Hub-style folder needs mmearth_nb.encoder.from_pretrained, missing in this version")
-            try: out = hub(src)
-            except (FileNotFoundError, ValueError): raise
-            except Exception as e: raise ValueError(f"{src}: not a readable Hub-style encoder folder ({type(e).__name__}: {e})") from e
-            enc, cfg = out if isinstance(out, tuple) else (out, getattr(out, 'pretrained_config', None) or encoder_config(out))
-        elif (src/'encoder.pth').is_file(): return load_deployable_encoder(src/'encoder.pth', size)
-        else: raise FileNotFoundError(f"{src}: a folder without config.json + model.safetensors or encoder.pth; expected {_WHAT}")
-    else:
-        try: enc, cfg = _file_loader()(src, impl='dense', size=size)
-        except (FileNotFoundError, ValueError): raise
-        except Exception as e: raise ValueError(f"{src}: not a readable encoder file ({type(e).__name__}: {e}); expected {_WHAT}") from e
+    if src.is_dir() and not (src/'config.json').exists() and (src/'encoder.pth').is_file(): src = src/'encoder.pth'   # a run folder
+    enc, cfg = load_pretrained_encoder(src, impl='dense', size=size)   # chapter 09's one loader: typed errors naming src
     enc = as_dense(enc).float().cpu().eval()
-    if size is not None and size_name(enc.depths, enc.dims) != size:
-        raise ValueError(f"{src}: expected ConvNeXt V2 {size!r}, found depths {enc.depths}, dims {enc.dims}")
     bad = nonfinite_tensors(enc)
     if bad: raise ValueError(f"{src}: {len(bad)} weight tensors hold NaN or inf ({', '.join(bad[:4])}{' ...' if len(bad) > 4 else ''}): "
                              "every feature would be NaN; refusing to export a broken encoder")
@@ -213,11 +191,6 @@ def _commit(tmp:Path, dst:Path, force:bool):
         os.replace(tmp, dst); return
     tmp.unlink()
 
-def _writing(path, what):
-    "Chapter 07's `writing` context: a failed write (full disk, torch's zip writer) becomes one `OSError` naming `path` and the cause."
-    from mmearth_nb.pretrain import writing
-    return writing(path, what)
-
 def _max_diff(got, want)->tuple[float, float]:
     "(max |got - want|, tolerance) over paired outputs."
     got, want = [torch.as_tensor(g) for g in got], [w.detach() for w in want]
@@ -274,7 +247,7 @@ def export_encoder(encoder:nn.Module,          # a ConvNeXt V2 encoder (dense, m
     tmp_pt2, tmp_dir = _tmp_path(dst), _tmp_path(dst.with_suffix('.onnxdir'))
     try:
         ep = trace_encoder(model, input_size, batch_size, dynamic_batch)
-        with _writing(dst, 'the exported program'):              # a full disk: OSError naming dst and the cause
+        with writing(dst, 'the exported program'):              # a full disk: OSError naming dst and the cause
             save_program(ep, tmp_pt2, meta)
             if onnx: tmp_dir.mkdir(exist_ok=True); onnx_from_program(ep, tmp_dir/onnx_path.name, features, opset)
         diffs = _check_written(model, tmp_pt2, tmp_dir/onnx_path.name if onnx else None, input_size,
@@ -338,8 +311,4 @@ def _mmearth_export(src:str,                 # encoder: encoder.pth, a pretraini
     return _run_export(src, dst, input_size, features, batch_size, static_batch, onnx, opset, model, force, no_verify, quiet)
 
 # %% ../nbs/12_export.ipynb #d5dabe5d
-def _hyphen_cli(f):
-    from mmearth_nb.pretrain import hyphen_cli      # the package's console-script wrapper (chapter 07)
-    return hyphen_cli(f)
-
-mmearth_export = _hyphen_cli(_mmearth_export)
+mmearth_export = hyphen_cli(_mmearth_export)
