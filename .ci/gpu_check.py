@@ -56,7 +56,7 @@ def main():
     skip = set(filter(None, a.skip.split(',')))
     from mmearth_nb.encoder import convnextv2
     from mmearth_nb.masking import random_patch_mask
-    from mmearth_nb.data import MMEarthDataset, BatchNormalizer, make_loader, sample_path
+    from mmearth_nb.dataset import MMEarthDataset, sample_path; from mmearth_nb.fastdata import BatchNormalizer, make_loader
     from mmearth_nb.decoders import mpmae
     from mmearth_nb.loss import MultiTaskLoss
     B = 4 if a.small else 32
@@ -98,9 +98,9 @@ def main():
         def _():
             # the real engine (mmearth_nb.pretrain.Pretrainer): one optimizer step of 2 micro-steps, normalization on the
             # device, fused AdamW on CUDA; counted by count_host_syncs (on CUDA also torch.cuda.set_sync_debug_mode)
-            from mmearth_nb.pretrain import (make_config, resolve_config, build_data, build_model, Pretrainer, DistInfo,
-                                             make_optimizer, make_scheduler)
-            from mmearth_nb.encoder import count_host_syncs
+            from mmearth_nb.engine import (make_config, resolve_config, build_data, build_model, Pretrainer, DistInfo)
+from mmearth_nb.training import (make_optimizer, make_scheduler)
+            from mmearth_nb.training import count_host_syncs
             info = DistInfo(device=dev)
             cfg = resolve_config(make_config('sample', device=dev.type, amp='bf16' if cuda else 'none', normalize='device',
                                              batch_size=B, accum_iter=2, backend='torch'), 1, 128)
@@ -161,7 +161,7 @@ def main():
     if 'table' not in skip:
         @check('table')
         def _():
-            from mmearth_nb.bench import time_pretrain_step, loader_throughput
+            from mmearth_nb.benchmarks import time_pretrain_step, loader_throughput
             from torch.utils.flop_counter import FlopCounterMode
             bs = 8 if a.small else 256
             # measured bf16 matmul rate (the ceiling of the MFU)
