@@ -56,7 +56,7 @@ def main():
     skip = set(filter(None, a.skip.split(',')))
     from mmearth_nb.encoder import convnextv2
     from mmearth_nb.masking import random_patch_mask
-    from mmearth_nb.dataset import MMEarthDataset, sample_path; from mmearth_nb.fastdata import BatchNormalizer, make_loader
+    from mmearth_nb.dataset import sample_path; from mmearth_nb.fastdata import FastMMEarthDataset, BatchNormalizer, make_loader
     from mmearth_nb.decoders import mpmae
     from mmearth_nb.loss import MultiTaskLoss
     B = 4 if a.small else 32
@@ -96,10 +96,11 @@ def main():
     if 'syncs' not in skip:
         @check('syncs')
         def _():
-            # the real engine (mmearth_nb.pretrain.Pretrainer): one optimizer step of 2 micro-steps, normalization on the
+            # the real engine (mmearth_nb.engine.Pretrainer): one optimizer step of 2 micro-steps, normalization on the
             # device, fused AdamW on CUDA; counted by count_host_syncs (on CUDA also torch.cuda.set_sync_debug_mode)
-            from mmearth_nb.engine import (make_config, resolve_config, build_data, build_model, Pretrainer, DistInfo)
-from mmearth_nb.training import (make_optimizer, make_scheduler)
+            from mmearth_nb.engine import (make_config, resolve_config, build_data, build_model, Pretrainer, DistInfo,
+                                           schedule_steps)
+            from mmearth_nb.training import make_optimizer, make_scheduler
             from mmearth_nb.training import count_host_syncs
             info = DistInfo(device=dev)
             cfg = resolve_config(make_config('sample', device=dev.type, amp='bf16' if cuda else 'none', normalize='device',
@@ -108,7 +109,8 @@ from mmearth_nb.training import (make_optimizer, make_scheduler)
             model, crit = build_model(cfg, dev, sync_free=True)
             tr = Pretrainer(cfg, model, crit, loader, info, Path(tempfile.mkdtemp()) / 'syncs', export_encoder=False)
             if not cuda:   # the CUDA setting on CPU: the fused AdamW keeps its step counters on the device
-                tr.optimizer = make_optimizer(tr.step_module, cfg, fused=True); tr.scheduler = make_scheduler(tr.optimizer, cfg, tr.steps_per_epoch)
+                tr.optimizer = make_optimizer(tr.step_module, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2), cfg.wd_rule, fused=True)
+                tr.scheduler = make_scheduler(tr.optimizer, *schedule_steps(cfg, tr.steps_per_epoch))
             it = iter(loader); b = [next(it), next(it)]
             tr.micro_step(b[0], 0, False); tr.micro_step(b[1], 1, True); tr.optimizer_step()     # warm-up
             if cuda: torch.cuda.synchronize()
@@ -122,8 +124,8 @@ from mmearth_nb.training import (make_optimizer, make_scheduler)
     if 'normalizer' not in skip:
         @check('normalizer')
         def _():
-            dw = MMEarthDataset(sample, split=None, tasks='all', random_crop=False)
-            dd = MMEarthDataset(sample, split=None, tasks='all', random_crop=False, normalize='device')
+            dw = FastMMEarthDataset(sample, split=None, tasks='all', random_crop=False)
+            dd = FastMMEarthDataset(sample, split=None, tasks='all', random_crop=False, normalize='device')
             bw = next(iter(make_loader(dw, 8, num_workers=0, shuffle=False)))
             bd = BatchNormalizer(dd).to(dev)(next(iter(make_loader(dd, 8, num_workers=0, shuffle=False))))
             def same(u, v):
@@ -180,7 +182,7 @@ from mmearth_nb.training import (make_optimizer, make_scheduler)
             torch.manual_seed(0)
             model = mpmae('atto', tasks='all', impl='sparse', patch_size=16, backend='torch').to(dev)
             crit = MultiTaskLoss(model.tasks, patch_size=16).to(dev)
-            ds = MMEarthDataset(sample, split=None, tasks='all')
+            ds = FastMMEarthDataset(sample, split=None, tasks='all')
             batch = next(iter(make_loader(ds, min(bs, len(ds)), num_workers=0)))
             image = batch['image'].to(dev); targets = {k: v.to(dev) for k, v in batch['targets'].items()}
             with FlopCounterMode(display=False) as fc:
@@ -189,7 +191,7 @@ from mmearth_nb.training import (make_optimizer, make_scheduler)
                 crit({k: v.float() for k, v in preds.items()}, targets, mask)[0].backward()
             flops_per_tile = fc.get_total_flops() / image.shape[0]
             achieved = flops_per_tile * step['tiles_per_s']
-            ds_dev = MMEarthDataset(sample, split=None, tasks='all', normalize='device')
+            ds_dev = FastMMEarthDataset(sample, split=None, tasks='all', normalize='device')
             w = loader_throughput(ds_dev, workers=1, batch_size=8, max_seconds=5 if a.small else 20)
             return {'batch_size': bs, 'tiles_per_s_per_gpu': step['tiles_per_s'], 'step_s': step['step_s'],
                     'peak_memory_mb': step.get('peak_mb'), 'gflop_per_tile': flops_per_tile / 1e9,

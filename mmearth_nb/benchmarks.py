@@ -14,7 +14,9 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, Subset
 from fastcore.script import call_parse
 from .modalities import MODALITIES, TASKS, select_tasks, geometry_for_tile_size
-from .dataset import MMEarthDataset, normalize, sample_path; from mmearth_nb.fastdata import make_loader; from mmearth_nb.training import cli_errors, hyphen_options
+from .dataset import sample_path
+from .fastdata import FastMMEarthDataset, make_loader
+from .training import cli_errors, hyphen_options
 from .convert import write_synthetic_mmearth, convert_mmearth, mmearth_files, dataset_codec
 
 # %% auto #0
@@ -62,7 +64,7 @@ def loader_throughput(dataset:Dataset,      # any map-style dataset
                       batch_size:int=32,
                       max_tiles:int|None=None, # stop after this many tiles (after the first batch)
                       max_seconds:float=20., # ... or after this many seconds
-                      collate_fn=None,      # None: the default collate (MMEarthDataset items)
+                      collate_fn=None,      # None: the default collate (FastMMEarthDataset items)
                       seed:int=0)->dict:
     """Tiles per second read through `make_loader(dataset, batch_size, num_workers=workers, shuffle=True)`
     (random order, as in training). The first batch is not timed. Returns `{'workers', 'tiles', 'seconds',
@@ -87,7 +89,7 @@ def loader_throughput(dataset:Dataset,      # any map-style dataset
 def _timeit(f, *a):
     t = time.perf_counter(); r = f(*a); return time.perf_counter() - t, r
 
-def _cold(ds:MMEarthDataset):
+def _cold(ds:FastMMEarthDataset):
     "Close the dataset's HDF5 handle and reopen it (untimed), datasets resolved as in a running worker: empty chunk caches."
     ds.close()
     for m in ds.modalities + ('metadata',): ds._dset(m)
@@ -96,11 +98,11 @@ def tile_cost_breakdown(folder,             # MMEarth dataset folder
                         tasks='all',        # pretext tasks (decide which modalities are read)
                         n_tiles:int=32,     # tiles timed (random rows, one batch)
                         seed:int=0)->dict:
-    """Average milliseconds per tile, in this process, of the stages of `MMEarthDataset.load_batch` (see the text):
+    """Average milliseconds per tile, in this process, of the stages of `FastMMEarthDataset.load_batch` (see the text):
     `{'io', 'decompress', 'lookup', 'window_selection', 'crop_numpy', 'normalize_targets', 'total', 'modalities',
     'per_modality': {name: {'io', 'decompress'}}}`. Same rows and crop windows for every stage, cold chunk caches
     (provided no other dataset object of the same file is open in this process: HDF5 shares open datasets between handles)."""
-    ds = MMEarthDataset(folder, split=None, tasks=tasks, random_crop=True, seed=seed)
+    ds = FastMMEarthDataset(folder, split=None, tasks=tasks, random_crop=True, seed=seed)
     s = ds.input_size
     idx = np.random.default_rng(seed).choice(len(ds), min(n_tiles, len(ds)), replace=False)
     crops = [ds.draw_crop() for _ in idx]; rows = ds.indices[idx]
@@ -134,12 +136,14 @@ def workers_needed(tiles_per_s_per_worker:float, target:float=2000.)->int:
     return math.ceil(target / tiles_per_s_per_worker)
 
 METHODS = {'a': 'reopen per sample, all modalities', 'b': 'one handle per worker, all modalities',
-           'c': 'MMEarthDataset, gzip', 'd': 'MMEarthDataset, converted',
-           "d'": "MMEarthDataset, converted, normalize='device' (BatchNormalizer on the GPU)"}
+           'c': 'FastMMEarthDataset, gzip', 'd': 'FastMMEarthDataset, converted',
+           "d'": "FastMMEarthDataset, converted, normalize='device' (BatchNormalizer on the GPU)"}
 "The five read paths of the data benchmark."
 
 def _repeat(n, reps): return np.tile(np.arange(n), reps)
 
+
+# %% ../nbs/17_benchmarks.ipynb #25aa38af
 def data_benchmark(folder,                 # gzip MMEarth dataset folder (generated or real)
                    workdir,                # where the converted copy is written
                    workers=(1, 2),         # DataLoader worker counts
@@ -164,9 +168,9 @@ def data_benchmark(folder,                 # gzip MMEarth dataset folder (genera
     idx = _repeat(n, reps)
     makers = {'a': lambda: (ReopenPerSample(files['h5'], idx), collate_raw),
               'b': lambda: (HandlePerWorker(files['h5'], idx), collate_raw),
-              'c': lambda: (Subset(MMEarthDataset(folder, split=None, tasks=tasks), idx), None),
-              'd': lambda: (Subset(MMEarthDataset(conv_dir, split=None, tasks=tasks), idx), None),
-              "d'": lambda: (Subset(MMEarthDataset(conv_dir, split=None, tasks=tasks, normalize='device'), idx), None)}
+              'c': lambda: (Subset(FastMMEarthDataset(folder, split=None, tasks=tasks), idx), None),
+              'd': lambda: (Subset(FastMMEarthDataset(conv_dir, split=None, tasks=tasks), idx), None),
+              "d'": lambda: (Subset(FastMMEarthDataset(conv_dir, split=None, tasks=tasks, normalize='device'), idx), None)}
     tput = {}
     for w in workers:
         for r in range(max(1, rounds)):
@@ -264,6 +268,8 @@ def step_peak_memory(step)->float:
     for _, b in ev: cur += b; peak = max(peak, cur)
     return peak / 2**20
 
+
+# %% ../nbs/17_benchmarks.ipynb #c6402321
 def time_encoder_step(impl:str='sparse',    # 'sparse' | 'masked' | 'dense' (see mmearth_nb.encoder)
                       size:str='atto', batch_size:int=32, input_size:int=112, patch_size:int=16,
                       mask_ratio:float=0.6, steps:int=3, warmup:int=1, device:str='cpu',
@@ -321,6 +327,8 @@ def profile_step(step, device, top:int=15)->list:
     ev.sort(key=lambda e: -getattr(e, key))
     return [{'op': e.key, 'self_ms': getattr(e, key) / 1e3, 'pct': 100 * getattr(e, key) / tot, 'calls': e.count} for e in ev[:top]]
 
+
+# %% ../nbs/17_benchmarks.ipynb #71bc6497
 def time_encoder_fresh(impl:str, **kwargs)->dict:
     "`time_encoder_step(impl, **kwargs)` in a fresh Python process (isolated peak memory); raises `RuntimeError` with its stderr on failure."
     code = ("import json, sys; from mmearth_nb.benchmarks import time_encoder_step; "
@@ -368,7 +376,7 @@ def time_pretrain_step(folder,               # MMEarth dataset folder for the ba
     dev = torch.device(device); amp = dev.type == 'cuda' if amp is None else amp
     if threads and dev.type == 'cpu': torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    ds = base = MMEarthDataset(folder, split=None, tasks=tasks, seed=seed)
+    ds = base = FastMMEarthDataset(folder, split=None, tasks=tasks, seed=seed)
     if len(ds) < batch_size: ds = Subset(ds, _repeat(len(ds), math.ceil(batch_size / len(ds))))
     batch = next(iter(make_loader(ds, batch_size, num_workers=0, seed=seed)))
     image = batch['image'].to(dev, non_blocking=True)
@@ -398,35 +406,42 @@ def time_pretrain_step(folder,               # MMEarth dataset folder for the ba
 # %% ../nbs/17_benchmarks.ipynb #7d182a42
 def _f(v, d=1): return '-' if v is None or (isinstance(v, float) and math.isnan(v)) else f'{v:,.{d}f}'
 
+def _data_markdown(d:dict)->list:
+    "Markdown lines of one `data_benchmark` result: sizes, read paths, goals, per-tile breakdown."
+    L = []
+    ws = sorted({r['workers'] for r in d['throughput'].values()})
+    codec = d['codec'].split()[0]
+    rnd = next(iter(d['throughput'].values())).get('rounds', 1)
+    L += [f"### Data: {d['label']} ({d['n_tiles']} tiles, source {d['source_codec']}, tasks: {len(d['tasks'])}, batch {d['batch_size']}, "
+          f"best of {rnd} interleaved rounds)", '',
+          f"Sizes: gzip {_f(d['size_mb']['gzip'])} MB ({_f(d['kb_per_tile']['gzip'], 0)} kB/tile), {d['codec']} "
+          f"{_f(d['size_mb'][codec])} MB ({_f(d['kb_per_tile'][codec], 0)} kB/tile) = **{d['size_ratio']:.2f}x** the gzip size.", '',
+          '| method | ' + ' | '.join(f'{w} worker{"s" if w > 1 else ""} (tiles/s)' for w in ws) + ' | ms/tile/worker | ratio to (b) | '
+          f"workers for {_f(d['target_tiles_per_s'], 0)} tiles/s |",
+          '|---|' + '---:|' * (len(ws) + 3)]
+    for m, desc in METHODS.items():
+        w0 = ws[0]
+        ratio = d['throughput'][f'{m}{w0}']['tiles_per_s'] / d['throughput'][f'b{w0}']['tiles_per_s']
+        L.append(f"| ({m}) {desc} | " + ' | '.join(_f(d['throughput'][f'{m}{w}']['tiles_per_s']) for w in ws)
+                 + f" | {_f(d['throughput'][f'{m}{w0}']['ms_per_tile_per_worker'], 2)} | {ratio:.2f}x | {d['workers_needed'][m]} |")
+    L += ['', goals_line(d)]
+    L += ['', '| per tile (ms, one core) | ' + ' | '.join(d['breakdown']) + ' |', '|---|' + '---:|' * len(d['breakdown'])]
+    for k, lab in (('io', 'I/O (compressed chunks)'), ('decompress', 'decompression'), ('lookup', 'dataset lookup (`in` + `f[name]`; once per process now, not in the total)'),
+                   ('window_selection', 'crop windows into the batch & metadata'), ('crop_numpy', 'crop (numpy copy, for reference)'),
+                   ('normalize_targets', 'normalization & targets'), ('total', '**total `FastMMEarthDataset.load_batch`**')):
+        L.append(f'| {lab} | ' + ' | '.join(_f(b[k], 2) for b in d['breakdown'].values()) + ' |')
+    L.append('')
+    return L
+
+
+# %% ../nbs/17_benchmarks.ipynb #d9fef46e
 def to_markdown(results:dict)->str:
     "Markdown tables of `run_benchmarks` results (data per dataset, codec tables, breakdown, encoder, pretraining step)."
     L = []
     meta = results.get('meta', {})
     if meta: L += [f"Command: `{meta.get('command', '')}`  ", f"Machine: {meta.get('machine', '')}  ",
                    f"Date: {meta.get('date', '')}; {meta.get('note', '')}", '']
-    for d in results.get('data', []):
-        ws = sorted({r['workers'] for r in d['throughput'].values()})
-        codec = d['codec'].split()[0]
-        rnd = next(iter(d['throughput'].values())).get('rounds', 1)
-        L += [f"### Data: {d['label']} ({d['n_tiles']} tiles, source {d['source_codec']}, tasks: {len(d['tasks'])}, batch {d['batch_size']}, "
-              f"best of {rnd} interleaved rounds)", '',
-              f"Sizes: gzip {_f(d['size_mb']['gzip'])} MB ({_f(d['kb_per_tile']['gzip'], 0)} kB/tile), {d['codec']} "
-              f"{_f(d['size_mb'][codec])} MB ({_f(d['kb_per_tile'][codec], 0)} kB/tile) = **{d['size_ratio']:.2f}x** the gzip size.", '',
-              '| method | ' + ' | '.join(f'{w} worker{"s" if w > 1 else ""} (tiles/s)' for w in ws) + ' | ms/tile/worker | ratio to (b) | '
-              f"workers for {_f(d['target_tiles_per_s'], 0)} tiles/s |",
-              '|---|' + '---:|' * (len(ws) + 3)]
-        for m, desc in METHODS.items():
-            w0 = ws[0]
-            ratio = d['throughput'][f'{m}{w0}']['tiles_per_s'] / d['throughput'][f'b{w0}']['tiles_per_s']
-            L.append(f"| ({m}) {desc} | " + ' | '.join(_f(d['throughput'][f'{m}{w}']['tiles_per_s']) for w in ws)
-                     + f" | {_f(d['throughput'][f'{m}{w0}']['ms_per_tile_per_worker'], 2)} | {ratio:.2f}x | {d['workers_needed'][m]} |")
-        L += ['', goals_line(d)]
-        L += ['', '| per tile (ms, one core) | ' + ' | '.join(d['breakdown']) + ' |', '|---|' + '---:|' * len(d['breakdown'])]
-        for k, lab in (('io', 'I/O (compressed chunks)'), ('decompress', 'decompression'), ('lookup', 'dataset lookup (`in` + `f[name]`; once per process now, not in the total)'),
-                       ('window_selection', 'crop windows into the batch & metadata'), ('crop_numpy', 'crop (numpy copy, for reference)'),
-                       ('normalize_targets', 'normalization & targets'), ('total', '**total `MMEarthDataset.load_batch`**')):
-            L.append(f'| {lab} | ' + ' | '.join(_f(b[k], 2) for b in d['breakdown'].values()) + ' |')
-        L.append('')
+    for d in results.get('data', []): L += _data_markdown(d)
     for name, rows in results.get('codecs', {}).items():
         L += [f'### Codecs: {name} (every dataset of every tile, one handle, one core)', '',
               '| codec | MB | size vs source | ms/tile | speed-up |', '|---|---:|---:|---:|---:|']
@@ -456,6 +471,8 @@ def to_markdown(results:dict)->str:
               + (f", peak {p['peak_mb']:.0f} MB" if p['peak_mb'] else ''), '']
     return '\n'.join(L)
 
+
+# %% ../nbs/17_benchmarks.ipynb #f1af9c22
 def goals_line(d:dict)->str:
     "The issue's goals checked on one `data_benchmark` result (fewest workers measured): (c) >= (b); (d) >= 5x (b) at <= 1.1x the gzip size."
     w = min(r['workers'] for r in d['throughput'].values())

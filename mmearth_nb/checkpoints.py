@@ -12,7 +12,7 @@ from torch import nn
 import torch.nn.functional as F
 from .modalities import S2_BANDS, S2_PUBLIC_CODE_BANDS, TASKS, band_indices
 from .encoder import (CONVNEXTV2_SIZES, ConvNeXtV2, MaskedConvNeXtV2, SparseConvNeXtV2, convnextv2,
-                                encoder_config, load_encoder, ENCODER_FORMAT)
+                                encoder_config, encoder_from_checkpoint, ENCODER_FORMAT)
 from .decoders import MPMAE, mpmae
 from .loss import MultiTaskLoss
 
@@ -252,19 +252,14 @@ def is_released_checkpoint(ckpt:dict)->bool:
     return 'encoder.initial_conv.0.kernel' in sd or 'encoder.stem_orig.0.kernel' in sd
 
 # %% ../nbs/15_checkpoints.ipynb #8af30834
-def infer_released_config(ckpt:dict,               # loaded released checkpoint (or its state dict)
-                          bands:tuple|None=None,   # input band names in the file's channel order (overrides args / default)
-                          use_args:bool=True,      # cross-check and use the saved `args`
-                         )->ReleasedConfig:
-    """Infer size, patch size, stem, input bands, tasks and weighting of a released MMEarth-train checkpoint
-    from its tensors (see the table above), cross-checked against `ckpt['args']`. Raises `ValueError` naming
-    the tensor or argument when the file is not in that format, is inconsistent, or its bands are unknown."""
-    sd = released_state_dict(ckpt)
-    args = ckpt.get('args') if use_args and isinstance(ckpt, dict) and 'model' in ckpt else None
-    def need(k):
-        if k not in sd: raise ValueError(f"released checkpoint: tensor {k!r} not found")
-        return sd[k]
-    if 'encoder.initial_conv.0.kernel' in sd: stem, first, stem_k = 'mmearth', sd['encoder.initial_conv.0.kernel'], need('encoder.stem.0.kernel')
+def _need(sd:dict, k:str):
+    "`sd[k]`, or `ValueError` naming the missing tensor."
+    if k not in sd: raise ValueError(f"released checkpoint: tensor {k!r} not found")
+    return sd[k]
+
+def _released_arch(sd:dict)->tuple:
+    "(stem, depths, dims, size, patch_size, in_chans) of a released state dict, read from its encoder tensors (table above)."
+    if 'encoder.initial_conv.0.kernel' in sd: stem, first, stem_k = 'mmearth', sd['encoder.initial_conv.0.kernel'], _need(sd, 'encoder.stem.0.kernel')
     elif 'encoder.stem_orig.0.kernel' in sd: stem, first = 'original', sd['encoder.stem_orig.0.kernel']; stem_k = first
     else: raise ValueError("not a released MMEarth-train checkpoint: neither 'encoder.initial_conv.0.kernel' (MMEarth stem) "
                            "nor 'encoder.stem_orig.0.kernel' (original stem) found")
@@ -282,11 +277,14 @@ def infer_released_config(ckpt:dict,               # loaded released checkpoint 
     ks = mink_kernel_size(stem_k.shape[0], 'encoder.stem.0.kernel' if stem == 'mmearth' else 'encoder.stem_orig.0.kernel')
     patch = ks * 2 ** (len(depths) - 1)
     in_chans = int(first.shape[1])
-    # tasks, in file order
+    return stem, depths, dims, size, patch, in_chans
+
+def _released_decoders(sd:dict, patch:int)->tuple:
+    "(tasks in file order, outputs per task, decoder width D, decoder depth, weighting, shared decoder) of a released state dict."
     tasks = tuple(m[1] for k in sd for m in [re.match(r'pred_dict\.([^.]+)\.weight$', k)] if m)
     outs, D, depth = {}, None, 0
     if tasks:
-        D = int(need('mask_token').shape[1])
+        D = int(_need(sd, 'mask_token').shape[1])
         for t in tasks:
             w = sd[f'pred_dict.{t}.weight']
             if w.dim() == 4:
@@ -304,7 +302,11 @@ def infer_released_config(ckpt:dict,               # loaded released checkpoint 
     if tasks and depth:
         ref = {k.split('.', 2)[2]: v for k, v in sd.items() if k.startswith(f'decoder_dict.{tasks[0]}.')}
         shared = all(torch.equal(v, sd.get(f'decoder_dict.{t}.{k}', torch.empty(0))) for t in tasks[1:] for k, v in ref.items())
-    # bands
+    return tasks, outs, D, depth, weighting, shared
+
+# %% ../nbs/15_checkpoints.ipynb #7625aeb4
+def _released_bands(args, bands, in_chans:int, outs:dict)->tuple:
+    "(input band names in the file's channel order, target band names per task): from `bands`, else the args, else the public order."
     if bands is None: bands = _args_bands(args, 'inp_modalities') or _args_bands(args, 'modalities')
     if bands is None:
         if in_chans != len(S2_PUBLIC_CODE_BANDS):
@@ -320,7 +322,10 @@ def infer_released_config(ckpt:dict,               # loaded released checkpoint 
         if tb is None or len(tb) != outs['sentinel2']:
             raise ValueError(f"pred_dict.sentinel2 predicts {outs['sentinel2']} bands but their names are unknown ({tb})")
         target_bands['sentinel2'] = tuple(tb)
-    # cross-check the saved args
+    return bands, target_bands
+
+def _check_released_args(args, patch:int, size, stem:str, tasks:tuple, weighting)->None:
+    "`ValueError` listing every saved argument that disagrees with what the tensors imply."
     problems = []
     def chk(name, val, expect):
         if val is not None and val != expect: problems.append(f"args.{name}={val!r} but the tensors imply {expect!r}")
@@ -335,6 +340,21 @@ def infer_released_config(ckpt:dict,               # loaded released checkpoint 
         if isinstance(om, dict): chk('out_modalities', tuple(om), tasks)
     if problems: raise ValueError("released checkpoint: its args disagree with its tensors: " + '; '.join(problems) +
                                   " (pass use_args=False to ignore the args)")
+
+# %% ../nbs/15_checkpoints.ipynb #4e098b4e
+def infer_released_config(ckpt:dict,               # loaded released checkpoint (or its state dict)
+                          bands:tuple|None=None,   # input band names in the file's channel order (overrides args / default)
+                          use_args:bool=True,      # cross-check and use the saved `args`
+                         )->ReleasedConfig:
+    """Infer size, patch size, stem, input bands, tasks and weighting of a released MMEarth-train checkpoint
+    from its tensors (see the table above), cross-checked against `ckpt['args']`. Raises `ValueError` naming
+    the tensor or argument when the file is not in that format, is inconsistent, or its bands are unknown."""
+    sd = released_state_dict(ckpt)
+    args = ckpt.get('args') if use_args and isinstance(ckpt, dict) and 'model' in ckpt else None
+    stem, depths, dims, size, patch, in_chans = _released_arch(sd)
+    tasks, outs, D, depth, weighting, shared = _released_decoders(sd, patch)
+    bands, target_bands = _released_bands(args, bands, in_chans, outs)
+    _check_released_args(args, patch, size, stem, tasks, weighting)
     ep = ckpt.get('epoch') if isinstance(ckpt, dict) and 'model' in ckpt else None
     return ReleasedConfig(depths, dims, size, patch, stem, in_chans, bands, tasks, outs, target_bands, weighting, D, depth,
                           shared, _get(args, 'input_size', 7 * patch), int(ep) if isinstance(ep, (int, float)) else None,
@@ -376,6 +396,7 @@ class Conversion:
     mismatched: list = field(default_factory=list)  # (our key, file key, expected, found) found while converting
     sources: dict = field(default_factory=dict)     # our key -> file key it should come from (for messages)
 
+# %% ../nbs/15_checkpoints.ipynb #4b62f56f
 def _own_state(module):
     if isinstance(module, dict):   # {prefix: module}: several modules filled from one file
         return {pre + k: v for pre, m in module.items() if m is not None for k, v in m.state_dict().items()}
@@ -564,7 +585,7 @@ def _semantics_warnings(model, cfg:ReleasedConfig)->list[str]:
 
 # %% ../nbs/15_checkpoints.ipynb #ef0b5630
 def load_mpmae_checkpoint(path:str|Path|dict,    # released checkpoint or this package's pretraining checkpoint
-                          model:nn.Module,        # an `MPMAE` (chapter 05) of matching size / patch / tasks
+                          model:nn.Module,        # an `MPMAE` (chapter 04) of matching size / patch / tasks
                           criterion:nn.Module|None=None,  # `MultiTaskLoss` to receive the task uncertainties `log_vars`
                           strict:bool=True, trusted:bool=False, bands:tuple|None=None, use_args:bool=True,
                           verbose:bool=True)->LoadReport:
@@ -647,6 +668,7 @@ def _load_folder(path:Path, impl, map_location, **kwargs):
     except ValueError as e: raise CheckpointMismatchError(f"encoder folder {str(path)!r}: {e}") from e
     return enc, {**encoder_config(enc), **getattr(enc, 'pretrained_config', {})}
 
+# %% ../nbs/15_checkpoints.ipynb #a0f67241
 def load_pretrained_encoder(path:str|Path,     # encoder.pth, checkpoint-*.pth of ours, a released checkpoint-199.pth, or a Hub-style folder
                             impl:str='dense',   # 'dense', 'masked' or 'sparse'
                             map_location='cpu',
@@ -675,7 +697,7 @@ def load_pretrained_encoder(path:str|Path,     # encoder.pth, checkpoint-*.pth o
                 found = f"keys {sorted(map(str, ck))[:8]}" if isinstance(ck, dict) else type(ck).__name__
                 raise NotACheckpointError(f"{what} is a PyTorch file but not an encoder checkpoint (expected format {ENCODER_FORMAT!r}, "
                                           f"a pretraining checkpoint or a released MMEarth-train one); found {found}")
-            try: enc, config = load_encoder(path, impl=impl, map_location=map_location, **kwargs)
+            try: enc, config = encoder_from_checkpoint(ck, impl=impl, source=str(path), map_location=map_location, **kwargs)
             except ValueError as e: raise CheckpointMismatchError(f"{what}: {e}") from e
     _check_size(enc, config, size, what)
     if bands is not None and list(config.get('bands') or S2_BANDS) != list(bands):

@@ -4,15 +4,145 @@
 
 # %% ../nbs/04_decoders.ipynb #623cb58f
 from __future__ import annotations
+import numpy as np
 import torch
 import torch.nn as nn
+from fastcore.basics import patch
 from .modalities import TASKS, select_tasks
 from .masking import random_patch_mask, upsample_mask
 from .encoder import Block, convnextv2, trunc_normal_init, ENCODER_INITS, SparseConvNeXtV2, on_cuda_path
-from .masking import n_visible as _n_visible
+from .masking import n_visible as _masking_n_visible
 
 # %% auto #0
-__all__ = ['MPMAE_INITS', 'unpatchify', 'patchify', 'PixelHead', 'masked_mean_pool', 'ImageHead', 'MPMAE', 'mpmae']
+__all__ = ['MPMAE_INITS', 'plot_architecture', 'unpatchify', 'patchify', 'PixelHead', 'masked_mean_pool', 'ImageHead', 'MPMAE',
+           'mpmae']
+
+# %% ../nbs/04_decoders.ipynb #b43af3c6
+# (group label, tasks, fill, edge, head + loss text); paper Sec. 4.1-4.2, Fig. 2
+_GROUPS = [
+    ('pixel-level continuous', ['sentinel2', 'sentinel1', 'aster', 'canopy_height_eth'], '#d6e6f7', '#2b6cb0',
+     'linear → $p^2C$ per token\nMSE on masked patches'),
+    ('pixel-level categorical', ['dynamic_world', 'esa_worldcover'], '#d9f0d3', '#2f855a',
+     'linear → $p^2C$ per token\ncross-entropy (masked)'),
+    ('image-level continuous', ['lat', 'lon', 'month', 'era5'], '#fde8cc', '#c05621',
+     'LN, pool masked tokens,\nlinear; MSE'),
+    ('image-level categorical', ['biome', 'eco_region'], '#eadcf5', '#6b46c1',
+     'LN, pool masked tokens,\nlinear; cross-entropy'),
+]
+_FS = 9.5
+
+def _box(ax, x, y, w, h, text='', fc='white', ec='#444', fs=_FS, lw=1.2, **kw):
+    "Rounded box with centred text; returns the patch."
+    from matplotlib.patches import FancyBboxPatch
+    p = FancyBboxPatch((x, y), w, h, boxstyle='round,pad=0,rounding_size=0.6', fc=fc, ec=ec, lw=lw)
+    ax.add_patch(p)
+    if text: ax.text(x + w / 2, y + h / 2, text, ha='center', va='center', fontsize=fs, **kw)
+    return p
+
+def _arrow(ax, p0, p1, color='#444', lw=1.2, ms=10):
+    from matplotlib.patches import FancyArrowPatch
+    ax.add_patch(FancyArrowPatch(p0, p1, arrowstyle='-|>', mutation_scale=ms, color=color, lw=lw,
+                                 shrinkA=0, shrinkB=0))
+
+def _grid(ax, x0, y0, size, mask, vis_colors, masked_fc='#bdbdbd', hatch=None):
+    "7x7 patch grid; masked cells grey (or hatched mask tokens), visible cells coloured."
+    from matplotlib.patches import Rectangle
+    n = mask.shape[0]; c = size / n
+    for i in range(n):
+        for j in range(n):
+            m = mask[i, j]
+            ax.add_patch(Rectangle((x0 + j * c, y0 + (n - 1 - i) * c), c, c, ec='#999' if hatch and m else 'white', lw=0.8,
+                                   fc=masked_fc if m else vis_colors[i, j], hatch=hatch if m else None))
+
+
+# %% ../nbs/04_decoders.ipynb #46b8f7bb
+def _front(ax, mask, cols):
+    "Input grid, sparse encoder with 4 stages, 1x1 projection with mask tokens (x in 0..43)."
+    from matplotlib.patches import Rectangle
+    _grid(ax, 0.5, 15, 12, mask, cols)
+    ax.text(0.3, 13.6, 'Sentinel-2, 12 bands\n112×112 px crop\n7×7 patches\nof 16×16 px\n60% masked (grey)',
+            ha='left', va='top', fontsize=_FS)
+    _arrow(ax, (13, 21), (16, 21))
+    _box(ax, 16, 11, 13, 20, fc='#f2f2f2')
+    ax.text(22.5, 29.2, 'ConvNeXt V2', ha='center', va='center', fontsize=_FS, weight='bold')
+    for k, h in enumerate([14, 11, 8, 5.5]):
+        _box(ax, 16.8 + k * 3.05, 20 - h / 2, 2.4, h, f'S{k + 1}', fc='#9fb3c8', ec='#52667a', fs=_FS)
+    ax.text(22.5, 9.8, 'sparse encoder $f_\\theta$\nvisible patches only\n(FCMAE-style)',
+            ha='center', va='top', fontsize=_FS)
+    _arrow(ax, (29, 21), (32, 21))
+    _grid(ax, 32, 15, 10, mask, np.full(mask.shape, '#52667a', dtype=object), masked_fc='white', hatch='////')
+    ax.add_patch(Rectangle((32, 15), 10, 10, fc='none', ec='#444', lw=1))
+    ax.text(37, 26, '1×1 proj → 512 ch', ha='center', va='bottom', fontsize=_FS)
+    ax.text(46.5, 3, '$h_t$: one dense ConvNeXt V2\nblock, a separate one per task', ha='right', va='center', fontsize=_FS)
+    ax.text(37, 13.6, 'mask tokens\n(hatched) fill\nmasked positions', ha='center', va='top', fontsize=_FS)
+
+def _rows(tasks):
+    "Layout: list of (group, [(task, y)]) with y centres, top to bottom."
+    groups = [(g, [t for t in g[1] if t in tasks]) for g in _GROUPS]
+    groups = [(g, ts) for g, ts in groups if ts]
+    n, gap = sum(len(ts) for _, ts in groups), 1.0
+    rh = min(3.1, (40 - gap * (len(groups) - 1)) / max(n, 1))
+    hs = [max(len(ts) * rh, 4.4) for _, ts in groups]  # room for the 2-line head text of a group
+    y = 21 + (sum(hs) + gap * (len(groups) - 1)) / 2
+    out = []
+    for (g, ts), h in zip(groups, hs):
+        y0 = y - (h - len(ts) * rh) / 2
+        out.append((g, [(t, y0 - (k + 0.5) * rh) for k, t in enumerate(ts)], rh)); y -= h + gap
+    return out
+
+
+# %% ../nbs/04_decoders.ipynb #d883963a
+def _back(ax, tasks):
+    "Per-task decoders, targets, heads/losses per group and the eq. 1 total loss (x in 42..110)."
+    for g, rows, rh in _rows(tasks):
+        name, _, fc, ec, head = g
+        for t, y in rows:
+            _arrow(ax, (42.3, 21), (48, y), color='#777', lw=0.8, ms=7)
+            _box(ax, 48, y - rh * 0.4, 4.6, rh * 0.8, '$h_t$', fc='#f2f2f2', ec='#666')
+            _arrow(ax, (52.6, y), (54.5, y), lw=0.9, ms=7)
+            _box(ax, 54.5, y - rh * 0.4, 14.5, rh * 0.8, t, fc=fc, ec=ec)
+        top, bot = rows[0][1] + rh * 0.4, rows[-1][1] - rh * 0.4
+        ax.plot([69.6, 70.4, 70.4, 69.6], [top, top, bot, bot], color=ec, lw=1.5)
+        ym = (top + bot) / 2
+        ax.text(71.3, ym, head, ha='left', va='center', fontsize=_FS, color=ec)
+        _arrow(ax, (89.2, ym), (91.8, 21 + (ym - 21) * 0.25), color=ec, lw=1.0, ms=8)
+    _box(ax, 91.8, 12.5, 18, 17, fc='#fff8dc', ec='#8a6d00')
+    ax.text(100.8, 26.3, 'total loss, paper eq. 1\n(uncertainty-weighted)', ha='center', va='center',
+            fontsize=_FS)
+    ax.text(100.8, 20.3, r'$\mathcal{L}=\sum_{t}\,\dfrac{1}{\hat\sigma_t^{2}}\,\mathcal{L}_t+\log\hat\sigma_t$',
+            ha='center', va='center', fontsize=11)
+    ax.text(100.8, 15.2, '$\\hat\\sigma_t$ learnable per task\n(equal weighting: $\\hat\\sigma_t=1$)',
+            ha='center', va='center', fontsize=_FS)
+
+def plot_architecture(tasks=None, ax=None, figsize=(11, 4.6), dpi=110):
+    """Figure of MP-MAE (paper Sec. 4.1, Fig. 2): masked Sentinel-2 input -> sparse ConvNeXt V2 encoder (4 stages)
+    -> 1x1 projection + mask tokens -> one ConvNeXt V2 decoder block h_t per pretext task -> heads and losses,
+    combined by the uncertainty-weighted sum of paper eq. 1. `tasks`: task names to draw (default all 12).
+    `ax`: draw into this Axes. Returns the matplotlib Figure."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+    known = [t for g in _GROUPS for t in g[1]]
+    tasks = known if tasks is None else list(tasks)
+    bad = [t for t in tasks if t not in known]
+    if bad or not tasks: raise ValueError(f'plot_architecture: unknown or no tasks {bad}; choose from {known}')
+    if ax is None:
+        fig = plt.figure(figsize=figsize, dpi=dpi); ax = fig.add_axes([0, 0, 1, 1])
+    ax.set_xlim(0, 110); ax.set_ylim(0, 46); ax.set_aspect('equal'); ax.axis('off')
+    rng = np.random.default_rng(0)
+    mask = np.zeros(49, bool); mask[rng.permutation(49)[:49 - int(49 * 0.4)]] = True  # keep 19 of 49
+    yy, xx = np.mgrid[0:7, 0:7]
+    rgba = plt.get_cmap('YlGn')(0.35 + 0.5 * (np.sin(xx / 2.0) * np.cos(yy / 2.5) + 1) / 2)
+    cols = np.empty((7, 7), dtype=object)
+    for i, j in np.ndindex(7, 7): cols[i, j] = tuple(rgba[i, j])
+    _front(ax, mask.reshape(7, 7), cols)
+    _back(ax, tasks)
+    for x, s in [(6.5, 'input'), (22.5, 'encoder'), (37, 'projection'), (50.3, 'decoder'),
+                 (61.75, 'pretext targets'), (80, 'heads & losses'), (100.8, 'multi-task loss')]:
+        ax.text(x, 44.8, s, ha='center', va='center', fontsize=_FS + 0.5, weight='bold')
+    ax.legend(handles=[Patch(fc=g[2], ec=g[3], label=g[0]) for g in _GROUPS if set(g[1]) & set(tasks)], loc='upper left',
+              bbox_to_anchor=(0.0, 0.93), fontsize=_FS, frameon=False, ncol=2, columnspacing=1.0)
+    return ax.figure
+
 
 # %% ../nbs/04_decoders.ipynb #35140f41
 def unpatchify(x:torch.Tensor, # (B, p*p*C, h, w): per-token patch values, channel index (i*p + j)*C + c
@@ -92,13 +222,13 @@ class MPMAE(nn.Module):
     `forward(image (B, in_chans, S, S) float, mask (B, S/p, S/p) bool or None) -> (preds, mask)`; `mask` True =
     masked, drawn with `random_patch_mask(B, S/p, mask_ratio)` when None. `preds[task]`: pixel continuous
     (B, C, S, S); pixel categorical (B, K, S, S) logits; image continuous (B, C); image categorical (B, K) logits.
-    Pixel predictions of `norm_pix_loss` tasks (Sentinel-2) are in per-patch normalized units (see chapter 06).
+    Pixel predictions of `norm_pix_loss` tasks (Sentinel-2) are in per-patch normalized units (see chapter 05).
     Options: `shared_decoder` (one block for all tasks, public code), `image_pool` ('masked' = paper, 'all' =
     public code), `image_norm` ('tokens' = LayerNorm on the decoded tokens before pooling, public code, default;
     'pooled' = on the pooled vector, this project's earlier variant). `init`: 'convnextv2' = truncated normal std .02
     everywhere (ConvNeXt V2's encoder init; default), 'fcmae' = the public `FCMAE._init_weights`, which re-initialises
     the encoder's depthwise convs and linear layers and every decoder conv with std 1.0 (a missing `std=`, see
-    chapter 14); note that it re-initialises the *encoder* passed in too, as the public FCMAE does.
+    chapter 20); note that it re-initialises the *encoder* passed in too, as the public FCMAE does.
     `forward(..., n_visible='auto')`: visible patches per sample for the sparse encoder's sync-free path (see
     `SparseConvNeXtV2`): 'auto' = known when the mask is drawn here, read off a CPU mask, and on CUDA assumed to be
     `n_visible(grid, mask_ratio)` (checked by an asynchronous device assert); None = counted (one host sync on CUDA). `norm_pix_loss` is recorded for the loss
@@ -132,57 +262,68 @@ class MPMAE(nn.Module):
             for m in (self.proj, self.decoders, self.heads): m.apply(_init_decoder_weights)
             nn.init.trunc_normal_(self.mask_token, std=.02)
 
-    def check_input(self, image, mask=None):
-        "Raise `ValueError` unless `image` is (B, in_chans, S, S) with S a multiple of patch_size and `mask` (B, S/p, S/p) bool."
-        C = getattr(self.encoder, 'in_chans', None)
-        if image.ndim != 4 or image.shape[-1] != image.shape[-2] or image.shape[-1] % self.patch_size or (C and image.shape[1] != C):
-            raise ValueError(f"MPMAE: image must be (B, {C or 'C'}, S, S) with S a multiple of patch_size="
-                             f"{self.patch_size} (e.g. 112 for 16, 56 for 8), got {tuple(image.shape)}")
-        g = image.shape[-1] // self.patch_size
-        if mask is not None and (mask.dtype != torch.bool or mask.shape != (image.shape[0], g, g)):
-            raise ValueError(f"MPMAE: mask must be bool ({image.shape[0]}, {g}, {g}) (True = masked), got {mask.dtype} {tuple(mask.shape)}")
 
-    def embed(self, z:torch.Tensor, mask:torch.Tensor)->torch.Tensor:
-        "Decoder input (B, decoder_dim, h, w): 1x1 projection of the encoder output `z`, mask token at masked tokens."
-        x = self.proj(z)
-        return torch.where(mask[:, None], self.mask_token.to(x.dtype), x)
+# %% ../nbs/04_decoders.ipynb #6b7f8def
+@patch
+def check_input(self:MPMAE, image, mask=None):
+    "Raise `ValueError` unless `image` is (B, in_chans, S, S) with S a multiple of patch_size and `mask` (B, S/p, S/p) bool."
+    C = getattr(self.encoder, 'in_chans', None)
+    if image.ndim != 4 or image.shape[-1] != image.shape[-2] or image.shape[-1] % self.patch_size or (C and image.shape[1] != C):
+        raise ValueError(f"MPMAE: image must be (B, {C or 'C'}, S, S) with S a multiple of patch_size="
+                         f"{self.patch_size} (e.g. 112 for 16, 56 for 8), got {tuple(image.shape)}")
+    g = image.shape[-1] // self.patch_size
+    if mask is not None and (mask.dtype != torch.bool or mask.shape != (image.shape[0], g, g)):
+        raise ValueError(f"MPMAE: mask must be bool ({image.shape[0]}, {g}, {g}) (True = masked), got {mask.dtype} {tuple(mask.shape)}")
 
-    def forward_decoders(self, z:torch.Tensor, mask:torch.Tensor)->dict:
-        "Predictions for every task from the encoder output `z` (B, dims[-1], h, w) and the mask (B, h, w)."
-        x, preds, done = self.embed(z, mask), {}, {}
-        for t in self.tasks:
-            blk = self.decoders[t]
-            if id(blk) not in done: done[id(blk)] = blk(x)            # a shared block runs once
-            d = done[id(blk)]
-            preds[t] = self.heads[t](d) if TASKS[t].is_pixel else self.heads[t](d, mask)
-        return preds
+# %% ../nbs/04_decoders.ipynb #2be1d02a
+@patch
+def embed(self:MPMAE, z:torch.Tensor, mask:torch.Tensor)->torch.Tensor:
+    "Decoder input (B, decoder_dim, h, w): 1x1 projection of the encoder output `z`, mask token at masked tokens."
+    x = self.proj(z)
+    return torch.where(mask[:, None], self.mask_token.to(x.dtype), x)
 
-    def _n_visible(self, mask, grid:int):
-        "Visible patches per sample of a given mask for the sparse encoder ('auto' rule of `forward`), or None."
-        if on_cuda_path(mask): return _n_visible(grid, self.mask_ratio)
-        cnt = (~mask).sum((1, 2))
-        return int(cnt[0]) if bool((cnt == cnt[0]).all()) else None
+@patch
+def forward_decoders(self:MPMAE, z:torch.Tensor, mask:torch.Tensor)->dict:
+    "Predictions for every task from the encoder output `z` (B, dims[-1], h, w) and the mask (B, h, w)."
+    x, preds, done = self.embed(z, mask), {}, {}
+    for t in self.tasks:
+        blk = self.decoders[t]
+        if id(blk) not in done: done[id(blk)] = blk(x)            # a shared block runs once
+        d = done[id(blk)]
+        preds[t] = self.heads[t](d) if TASKS[t].is_pixel else self.heads[t](d, mask)
+    return preds
 
-    def forward(self, image:torch.Tensor, mask:torch.Tensor|None=None, n_visible:int|str|None='auto'):
-        self.check_input(image, mask)
-        grid = image.shape[-1] // self.patch_size
-        if mask is None:
-            mask = random_patch_mask(image.shape[0], grid, self.mask_ratio, device=image.device)
-            if n_visible == 'auto': n_visible = _n_visible(grid, self.mask_ratio)
-        if isinstance(self.encoder, SparseConvNeXtV2):
-            z = self.encoder(image, mask, n_visible=self._n_visible(mask, grid) if n_visible == 'auto' else n_visible)
-        else: z = self.encoder(image, mask)
-        return self.forward_decoders(z, mask), mask
+# %% ../nbs/04_decoders.ipynb #70419269
+@patch
+def _n_visible(self:MPMAE, mask, grid:int):
+    "Visible patches per sample of a given mask for the sparse encoder ('auto' rule of `forward`), or None."
+    if on_cuda_path(mask): return _masking_n_visible(grid, self.mask_ratio)
+    cnt = (~mask).sum((1, 2))
+    return int(cnt[0]) if bool((cnt == cnt[0]).all()) else None
 
-    @property
-    def config(self)->dict:
-        "The constructor options (for checkpoints): tasks, decoder_dim, patch_size, mask_ratio, shared_decoder, image_pool, image_norm, norm_pix_loss, init."
-        return dict(tasks=list(self.tasks), decoder_dim=self.decoder_dim, patch_size=self.patch_size, mask_ratio=self.mask_ratio,
-                    shared_decoder=self.shared_decoder, image_pool=self.image_pool, image_norm=self.image_norm,
-                    norm_pix_loss=self.norm_pix_loss, init=self.init)
+@patch
+def forward(self:MPMAE, image:torch.Tensor, mask:torch.Tensor|None=None, n_visible:int|str|None='auto'):
+    self.check_input(image, mask)
+    grid = image.shape[-1] // self.patch_size
+    if mask is None:
+        mask = random_patch_mask(image.shape[0], grid, self.mask_ratio, device=image.device)
+        if n_visible == 'auto': n_visible = _masking_n_visible(grid, self.mask_ratio)
+    if isinstance(self.encoder, SparseConvNeXtV2):
+        z = self.encoder(image, mask, n_visible=self._n_visible(mask, grid) if n_visible == 'auto' else n_visible)
+    else: z = self.encoder(image, mask)
+    return self.forward_decoders(z, mask), mask
 
-    def extra_repr(self): return (f"tasks={self.tasks}, patch_size={self.patch_size}, mask_ratio={self.mask_ratio}, "
-                                  f"shared_decoder={self.shared_decoder}, image_pool={self.image_pool!r}")
+# %% ../nbs/04_decoders.ipynb #f71dbc45
+@patch(as_prop=True)
+def config(self:MPMAE)->dict:
+    "The constructor options (for checkpoints): tasks, decoder_dim, patch_size, mask_ratio, shared_decoder, image_pool, image_norm, norm_pix_loss, init."
+    return dict(tasks=list(self.tasks), decoder_dim=self.decoder_dim, patch_size=self.patch_size, mask_ratio=self.mask_ratio,
+                shared_decoder=self.shared_decoder, image_pool=self.image_pool, image_norm=self.image_norm,
+                norm_pix_loss=self.norm_pix_loss, init=self.init)
+
+@patch
+def extra_repr(self:MPMAE): return (f"tasks={self.tasks}, patch_size={self.patch_size}, mask_ratio={self.mask_ratio}, "
+                              f"shared_decoder={self.shared_decoder}, image_pool={self.image_pool!r}")
 
 # %% ../nbs/04_decoders.ipynb #91435af8
 _MPMAE_KW = ('decoder_dim', 'mask_ratio', 'shared_decoder', 'image_pool', 'image_norm', 'norm_pix_loss', 'init')

@@ -12,17 +12,14 @@ from .modalities import S2_BANDS
 from .encoder import ConvNeXtV2, CONVNEXTV2_SIZES, encoder_config, size_name
 from .checkpoints import load_pretrained_encoder
 from .training import hyphen_cli, writing
+from .evaluation import check_finite_weights
 
 # %% auto #0
-__all__ = ['EXPORT_FEATURES', 'METADATA_FILE', 'ONNX_EXTERNAL_DATA_BYTES', 'mmearth_export', 'nonfinite_tensors',
-           'load_deployable_encoder', 'as_dense', 'output_names', 'DeployEncoder', 'check_input_size', 'trace_encoder',
-           'save_program', 'load_program', 'onnx_from_program', 'check_onnx', 'export_metadata', 'export_encoder']
+__all__ = ['EXPORT_FEATURES', 'METADATA_FILE', 'ONNX_EXTERNAL_DATA_BYTES', 'mmearth_export', 'load_deployable_encoder',
+           'as_dense', 'output_names', 'DeployEncoder', 'check_input_size', 'trace_encoder', 'save_program',
+           'load_program', 'onnx_from_program', 'check_onnx', 'export_metadata', 'export_encoder']
 
 # %% ../nbs/18_export.ipynb #96079daa
-def nonfinite_tensors(module:nn.Module)->list[str]:
-    "Names of the floating-point parameters and buffers of `module` holding NaN or +-inf."
-    return [k for k, v in module.state_dict().items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
-
 _WHAT = ("an encoder file (encoder.pth, a pretraining checkpoint, a released MMEarth-train checkpoint), a run folder "
          "holding encoder.pth, or a Hub-style folder (config.json + model.safetensors)")
 
@@ -31,16 +28,14 @@ def load_deployable_encoder(src:str|Path,          # encoder file or folder (see
                            )->tuple[ConvNeXtV2, dict]:
     """The dense encoder (eval mode, CPU, float32) and its config (`save_encoder` format: size, patch_size, in_chans,
     bands, input_size, ...) from any encoder file or folder the package reads. Raises `FileNotFoundError` naming `src`,
-    `ValueError` naming `src` for a file that is not an encoder (unreadable, truncated, another format or size) or whose
+    `ValueError` naming `src` for a file that is not an encoder (unreadable, truncated, another format or size) or (`NonFiniteError`) whose
     weights are not finite."""
     src = Path(src)
     if not src.exists(): raise FileNotFoundError(f"encoder {str(src)!r} not found; expected {_WHAT}")
     if src.is_dir() and not (src/'config.json').exists() and (src/'encoder.pth').is_file(): src = src/'encoder.pth'   # a run folder
-    enc, cfg = load_pretrained_encoder(src, impl='dense', size=size)   # chapter 09's one loader: typed errors naming src
+    enc, cfg = load_pretrained_encoder(src, impl='dense', size=size)   # chapter 15's one loader: typed errors naming src
     enc = as_dense(enc).float().cpu().eval()
-    bad = nonfinite_tensors(enc)
-    if bad: raise ValueError(f"{src}: {len(bad)} weight tensors hold NaN or inf ({', '.join(bad[:4])}{' ...' if len(bad) > 4 else ''}): "
-                             "every feature would be NaN; refusing to export a broken encoder")
+    check_finite_weights(enc, f"{src}: every feature would be NaN; refusing to export a broken encoder")   # NonFiniteError
     return enc, dict(cfg)
 
 # %% ../nbs/18_export.ipynb #1b293615
@@ -58,7 +53,7 @@ def as_dense(encoder:nn.Module)->ConvNeXtV2:
 # %% ../nbs/18_export.ipynb #24df3425
 EXPORT_FEATURES = {
     'map': 'final feature map (B, C, S/p, S/p): exactly encoder(x)',
-    'pooled': 'global average pool of the final map (B, C): the features of linear probes, k-NN, logistic regression (chapter 08)',
+    'pooled': 'global average pool of the final map (B, C): the features of linear probes, k-NN, logistic regression (chapters 07 and 14)',
     'pyramid': 'the four stage maps, strides p/8 * (1, 2, 4, 8): U-Net-style decoders (forward_features)',
 }
 "What the exported program returns (`mmearth_export --features`)."
@@ -235,8 +230,7 @@ def export_encoder(encoder:nn.Module,          # a ConvNeXt V2 encoder (dense, m
     enc = model.encoder
     config = dict(config or encoder_config(enc))
     input_size = check_input_size(input_size or config.get('input_size') or 7 * enc.patch_size, enc.patch_size)
-    bad = nonfinite_tensors(enc)
-    if bad: raise ValueError(f"encoder weights hold NaN or inf ({', '.join(bad[:4])}): refusing to export")
+    check_finite_weights(enc, f"{dst}: encoder weights hold NaN or inf, refusing to export")
     if onnx: _need_onnx()
     onnx_path = dst.with_suffix('.onnx') if onnx else None
     targets = [dst] + ([onnx_path, onnx_path.with_name(onnx_path.name + '.data')] if onnx else [])

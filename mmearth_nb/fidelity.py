@@ -4,10 +4,12 @@
 
 # %% ../nbs/20_fidelity.ipynb #2840d032
 from __future__ import annotations
+import re, ast
 from dataclasses import dataclass
 
 # %% auto #0
-__all__ = ['DIFFERENCES', 'COMPONENTS', 'PUBLIC_CODE', 'FIDELITY_MODES', 'Difference', 'fidelity_overrides',
+__all__ = ['COMPONENTS', 'ENCODER_ROWS', 'DECODER_LOSS_ROWS', 'TRAINING_ROWS', 'FINETUNE_ROWS', 'EVAL_DATA_ROWS', 'DIFFERENCES',
+           'PUBLIC_CODE', 'FIDELITY_MODES', 'Difference', 'parse_differences', 'fidelity_overrides',
            'differences_markdown']
 
 # %% ../nbs/20_fidelity.ipynb #1fb8cfab
@@ -23,159 +25,260 @@ class Difference:
     public_value: object = None  # the option's value that gives the public code's behaviour (None: the default already does)
     test: str = ''      # where the option is tested
 
-# %% ../nbs/20_fidelity.ipynb #d8d04ec8
-DIFFERENCES = [
-    Difference('Sentinel-2 input band order',
-               'Sec. 3, App. A: the 12 L2A bands (B10 dropped)',
-               'MODALITIES.py MODALITIES_FULL: the file order B1..B7, B8A, B8, B9, B11, B12 fed as is',
-               'the same bands, each taken by name from the file (which stores B8A before B8) into the order B1..B8, B8A, B9, B11, B12 that GEO-Bench uses; equivalent up to a permutation of the first convolution, applied when released checkpoints are loaded',
-               '', '', None, '00_modalities (file order as a literal), 01_data (band k lands in the channel of its name), 09_checkpoints'),
-    Difference('norm_pix_loss (Sentinel-2 target)',
-               'Sec. 5.2: local target patch normalization, as MAE [22]',
-               'models/fcmae.py FCMAE.forward_loss (~l.377-382): mean and unbiased variance over all p*p*C values of a patch, eps 1e-6',
-               "MAE's per-patch normalization over p*p*C (paper = public code)",
-               'loss', 'norm_pix', None, "06_loss: the default Sentinel-2 loss against MAE's formula written in the test; norm_pix='channel' is this project's own per-band variant"),
-    Difference('no-data in pixel-level continuous targets',
-               'silent (Sec. 5.2: missing *input* pixels become 0)',
-               'models/fcmae.py FCMAE.forward (~l.441-449): nan_to_num(nan=0) of sentinel2, sentinel1, aster, canopy_height_eth targets, kept in the loss; image-level NaN excluded in forward_loss (~l.296-298)',
-               "as the public code (paper silent): NaN targets count as 0 ('zero')",
-               'loss', 'nan_targets', None, "06_loss: canopy loss = mean of pred^2 over masked pixels; nan_targets='ignore' excludes them (against a naive loop)"),
-    Difference('weight initialisation',
-               'silent',
-               "models/fcmae.py FCMAE._init_weights (~l.157-178): timm trunc_normal_ without std (std 1, cut at +-2) for depthwise convs, Minkowski linears and decoder Conv2d; the encoder's own _init_weights (models/convnextv2_sparse.py l.171-180) uses std .02",
-               "std .02 everywhere ('convnextv2'): the public FCMAE re-init is a bug (std= missing in 3 of its 5 calls, overriding the encoder's deliberate .02 by a 50x larger std)",
-               'mpmae', 'init', 'fcmae', '05_decoders and 04_encoder: measured stds against the truncated-normal formula (0.8796 for std 1 cut at +-2; .02)'),
-    Difference('GRN pooling in the sparse encoder',
-               "silent; ConvNeXt V2's GRN (Woo et al. 2023) is per sample",
-               'models/sparse_norm_layers.py MinkowskiGRN.forward (l.28): torch.norm(x.F, p=2, dim=0), over every site of the whole batch',
-               "per sample ('sample'): pooling over the batch is a bug (a sample's features depend on the other samples of its batch)",
-               'encoder', 'grn_pool', 'batch', '04_encoder: batch-pooled GRN written out in the test; sparse = masked reference'),
-    Difference('GRN eps',
-               'silent',
-               'models/sparse_norm_layers.py l.29: 1e-6 in the sparse pretraining encoder; models/norm_layers.py l.41-42: 1e-4 in the dense fine-tuning model',
-               '1e-6 in pretraining and evaluation: the function that was pretrained; evaluating with 1e-4 is a bug of the public fine-tuning model',
-               'eval', 'grn_eps', 0.0001, '08_evaluation: GRN output against the formula; 04_encoder (grn_eps passes through the factories)'),
-    Difference('uncertainty weighting (eq. 1)',
-               'eq. 1: sum_t L_t / sigma_t^2 + log sigma_t, i.e. exp(-s_t) L_t + s_t / 2 with s_t = log sigma_t^2',
-               'custom_loss.py UncertaintyWeightingStrategy.forward (l.24): exp(-log_vars) * L + log_vars',
-               "the paper's eq. 1 ('paper')",
-               'loss', 'uncertainty', 'public_code', '06_loss: eq. 1 by hand in both forms, and where each puts its optimum (paper: sigma^2 = 2L, public: sigma^2 = L)'),
-    Difference('image-level heads: tokens pooled',
-               'Sec. 4.1: pooled over the decoded non-visible (masked) patches',
-               'models/fcmae.py forward_decoder (~l.262): x_.mean(dim=[-2, -1]) over all tokens',
-               "the paper: masked tokens ('masked')",
-               'mpmae', 'image_pool', 'all', '05_decoders: ImageHead against the formula for the 4 pool/norm combinations'),
-    Difference('image-level heads: LayerNorm',
-               'silent',
-               'models/fcmae.py forward_decoder (~l.260): layer_norm_tmp on the decoded tokens before the mean, one module shared by all image tasks (~l.146)',
-               "as the public code ('tokens'), with one LayerNorm per head (released checkpoints copy layer_norm_tmp into each)",
-               'mpmae', 'image_norm', None, "05_decoders; image_norm='pooled' (LayerNorm of the pooled vector) is this project's earlier variant"),
-    Difference('decoder blocks',
-               'Sec. 4.1: a separate decoder h_t for each task',
-               'models/fcmae.py __init__ (~l.119-121, 137, 145): one Block list wrapped in nn.Sequential and used for every modality (shared weights)',
-               'the paper: one decoder block per task',
-               'mpmae', 'shared_decoder', True, '05_decoders: one module, 11 blocks fewer, same predictions'),
-    Difference('visible no-data pixels',
-               'Sec. 4.1: only masked patches are removed',
-               'models/convnextv2_sparse.py forward (~l.196-199): x *= 1 - mask; to_sparse(x) (MinkowskiEngine to_sparse keeps sites with abs(x).sum(channels) != 0), so visible pixels whose normalized bands are all 0 are dropped',
-               'the paper: every visible site is encoded',
-               'encoder', 'drop_zero_sites', True, '04_encoder: sites = visible & any band != 0, computed in the test; sparse = masked reference'),
-    Difference('weight-decay groups (pretraining)',
-               "silent (Sec. 5.2: 'We mainly followed the ConvNeXt V2 hyperparameter settings')",
-               'main_pretrain.py l.288-296: optim_factory.add_weight_decay (timm optim_factory.py l.52: no decay only for ndim <= 1 or .bias), so GRN gamma/beta ((1,C) / (1,1,1,C)) and the mask token are decayed; log_vars (custom_loss.py l.17, 1-D) are not',
-               "as the public code ('timm')",
-               'pretrain', 'wd_rule', None, "07_pretrain: parameter groups of a stand-in net against literal lists for both rules; wd_rule='project' exempts GRN and the mask token"),
-    Difference('precision (pretraining)',
-               'silent',
-               'main_pretrain.py l.155: --use_mixed defaults to False (not set in TRAINING.md nor slurm_scripts/slurm_pretrain.sh), so engine_pretrain.py l.59 autocast(bfloat16, enabled=use_mixed) is off: fp32; l.205 TF32 matmuls, l.212 cudnn.benchmark',
-               "as the public code: fp32 (amp='none') with TF32 and cudnn.benchmark on CUDA",
-               'pretrain', 'amp', None, "07_pretrain: make_config('paper').amp == 'none' and the setup_cuda flags; --amp bf16 is the faster option, --no_tf32 exact fp32"),
-    Difference('U-Net skips (segmentation)',
-               'Sec. 4.1: the MMEarth stem exists so that high-resolution features inform same-resolution representations via the skip connections; Sec. 5.2: upsampling block = nearest upsampling, conv 3x3, LayerNorm, GELU',
-               'models/convnextv2_unet.py: UpsampleBlock (~l.52-65); encoder() (~l.223-243) appends the initial conv and stem outputs, then stages 1 and 2; decoder() (~l.245-257); channels halve per level',
-               'as the public code (skips at input resolution, at the stem stride, then the stages); the original stem has no input-resolution skip, as there',
-               '', '', None, '08_evaluation: a one-pixel change of the input-resolution skip changes the logits in its 3x3 neighbourhood only; Atto decoder channels as a literal'),
-    Difference('label smoothing (fine-tuning, linear probe)',
-               'silent',
-               'slurm_scripts/slurm_fine_tune_all.sh l.59 --smoothing 0.2; main_finetune.py criterion_fn (timm LabelSmoothingCrossEntropy; custom_loss.py l.33-51 binary targets y(1-s) + (1-y)s); slurm_fine_tune_seg_all.sh l.57 --smoothing 0',
-               'as the public code: 0.2 for classification, 0 for segmentation',
-               'eval', 'label_smoothing', None, '08_evaluation: the smoothed losses computed by hand'),
-    Difference('weight decay (evaluation)',
-               'silent (fixes epochs, effective batch and base lr)',
-               'slurm_scripts/slurm_fine_tune_all.sh l.54, slurm_fine_tune_seg_all.sh l.52: --weight_decay 0.3',
-               'as the public code: 0.3 for linear probe and fine-tune',
-               'eval', 'weight_decay', None, "08_evaluation: the optimizer's groups"),
-    Difference('warmup and final learning rate (evaluation)',
-               'silent',
-               'slurm_fine_tune_all.sh l.51, seg l.49: --warmup_epochs 0; helpers.adjust_learning_rate: cosine to --min_lr 1e-6',
-               'as the public code: no warmup, cosine to 1e-6',
-               'eval', 'warmup_epochs', None, '08_evaluation: the learning rate against the cosine formula at every step'),
-    Difference('random erasing',
-               'silent',
-               'slurm_fine_tune_all.sh l.56 --reprob 0.25, but geobenchdataset.py builds the datasets with transform=None (and the FFCV pipelines only decode), so it is never applied',
-               'none, as the public runs actually do',
-               '', '', None, ''),
-    Difference('layer-wise lr decay: layer ids',
-               'silent',
-               "optim_factory.py get_num_layer_for_convnext_single (l.31-47): the stem gets the head's id (full learning rate), downsample_layers.k gets sum(depths[:k]) + 1",
-               "the stem decays most (it is the first layer): the public numbering is a bug (the stem, the layer furthest from the head, learns at the head's rate)",
-               'eval', 'layer_ids', 'public', '08_evaluation: literal ids (13, 1, 5, 10, 12)'),
-    Difference('segmentation: one optimizer for both phases',
-               'Sec. 5.2: 50 epochs with the encoder frozen, then 150 epochs end to end',
-               'main_finetune.py main loop: `if epoch == 50: optimizer.add_param_group(...)` within one --epochs 200 run (one optimizer, one schedule)',
-               'as the public code: one optimizer and one schedule',
-               'eval', 'seg_optimizer', None, "08_evaluation: schedule counts ([3] vs [1, 2] with seg_optimizer='two')"),
-    Difference('segmentation: the encoder group added in phase 2',
-               'silent',
-               "main_finetune.py: the group added at epoch 50 takes the optimizer's default weight_decay=0.0 (create_optimizer sets weight_decay = 0.0 after building its groups) and no layer-decay scale",
-               'layer-decayed groups with weight decay: the public behaviour is a bug (the encoder escapes both the decay and the layer-wise lr)',
-               'eval', 'seg_encoder_group', 'public', '08_evaluation: the added group is (all encoder parameters, weight decay 0.0)'),
-    Difference('which epoch is tested',
-               'silent',
-               'main_finetune.py "RUN ON TEST SET": loads checkpoint-99.pth / checkpoint-199.pth, the last epoch (best validation is only logged)',
-               "as the public code: the last epoch ('last'); not a selection on the test set",
-               'eval', 'select', None, "08_evaluation: last vs best-validation weights (select='best_val')"),
-    Difference('linear probe head',
-               'Sec. 5: only the last linear layer is learnt',
-               'helpers.load_custom_checkpoint, linear-probe branch: everything frozen including the final norm; new head trunc_normal_(std=2e-5)',
-               'paper = public: LayerNorm frozen, head init std 2e-5',
-               'eval', 'lp_train_norm', None, '08_evaluation: trainable-parameter count and the head std'),
-    Difference('drop path in the linear probe',
-               'silent',
-               'linear-probe runs pass --drop_path 0.1 and train_one_epoch calls model.train(), so stochastic depth is active in the frozen encoder',
-               "frozen encoder in eval mode, its features computed once ('eval'): stochastic features in a frozen encoder are a bug",
-               'eval', 'lp_frozen_mode', 'train', "08_evaluation: two passes differ in 'train' mode, identical by default"),
-    Difference('multi-label metric (BigEarthNet)',
-               'Sec. 5.1: mAP',
-               'engine_finetune.py eval_metrics_generator: F1Score(multilabel, average="micro") for m-bigearthnet',
-               'the paper: mAP',
-               'eval', 'multilabel_metric', 'micro_f1', '08_evaluation: both metrics computed by hand'),
-    Difference('precision (evaluation)',
-               'silent',
-               'main_finetune.py --use_amp defaults to False: fp32',
-               "as the public code: fp32 (amp='none')",
-               'eval', 'amp', None, '08_evaluation (the cuda cell runs bf16)'),
-    Difference('So2Sat band statistics',
-               'silent',
-               'geobenchdataset.py __getitem__: `if self.dataset_name == "m-so2sat": mean = mean / 10000` (and std)',
-               "as the public code, decided from the task's declared name (task_specs.pkl), never from the data",
-               'eval', 'stats_scale', None, '08_evaluation: So2Sat-copy tests; an all-zero first sample changes nothing'),
-    Difference('few-shot partitions',
-               'Fig. 3: fine-tuning on 1%-100% of the training data',
-               'geobenchdataset.py drop_last=True and engine_finetune.py steps only when (step + 1) % update_freq == 0: with fewer than ~1024 samples per epoch the optimizer never steps',
-               'the effective batch is clamped to the training-set size: the public behaviour (no training at all) is a bug',
-               '', '', None, '08_evaluation: effective_batch == 16 on a 16-sample partition'),
-    Difference('padding of the dense fine-tuning encoder',
-               'silent',
-               'models/convnextv2.py ConvNeXtV2.__init__: the dense classification model pads the initial conv with 0 and the stem with ks//2, unlike the sparse pretraining geometry',
-               'pad as the sparse pretraining did (the dense, masked and sparse encoders share one geometry and one state dict)',
-               '', '', None, '09_checkpoints'),
-]
+# %% ../nbs/20_fidelity.ipynb #9f8bbc0c
+COMPONENTS = ('encoder', 'mpmae', 'loss', 'pretrain', 'eval')
+"Where an option lives: the encoder, the MP-MAE model, the loss, pretraining (`PretrainConfig`) or evaluation."
+_FIELDS = {'topic': 'topic', 'paper': 'paper', 'public': 'public', 'default': 'default', 'tested': 'test'}
+
+def _option(spec:str, topic:str)->tuple:
+    "`'<component>.<keyword>[ = <literal>]'` -> (component, keyword, public_value); '' -> ('', '', None)."
+    if not spec: return '', '', None
+    m = re.fullmatch(r'(\w+)\.(\w+)(?:\s*=\s*(.+))?', spec)
+    if not m or m[1] not in COMPONENTS:
+        raise ValueError(f"{topic!r}: option {spec!r}: expected <component>.<keyword>[ = <literal>], component one of {COMPONENTS}")
+    return m[1], m[2], None if m[3] is None else ast.literal_eval(m[3])
+
+def parse_differences(text:str)->list[Difference]:
+    """`Difference` rows from records of `field: value` lines (fields topic, paper, public, default, option, tested;
+    records separated by blank lines; an indented line continues the previous field; option and tested optional).
+    Raises `ValueError` naming the record for an unknown field, a missing one or a malformed option."""
+    rows = []
+    for block in re.split(r'\n[ \t]*\n', text.strip()):
+        rec, key = {}, None
+        for line in block.splitlines():
+            if line[:1].isspace() and key: rec[key] += ' ' + line.strip(); continue
+            key, _, val = (s.strip() for s in line.partition(':'))
+            if key not in (*_FIELDS, 'option'): raise ValueError(f"unknown field {key!r} in record {block[:60]!r}; expected {[*_FIELDS, 'option']}")
+            rec[key] = val
+        missing = [f for f in ('topic', 'paper', 'public', 'default') if f not in rec]
+        if missing: raise ValueError(f"record {block[:60]!r}: missing field(s) {missing}")
+        component, option, public_value = _option(rec.get('option', ''), rec['topic'])
+        rows.append(Difference(**{_FIELDS[k]: v for k, v in rec.items() if k in _FIELDS}, component=component,
+                               option=option, public_value=public_value))
+    return rows
+
+# %% ../nbs/20_fidelity.ipynb #299da2f0
+ENCODER_ROWS = parse_differences("""
+topic:   Sentinel-2 input band order
+paper:   Sec. 3, App. A: the 12 L2A bands (B10 dropped)
+public:  MODALITIES.py MODALITIES_FULL: the file order B1..B7, B8A, B8, B9, B11, B12 fed as is
+default: the same bands, each taken by name from the file (which stores B8A before B8) into the order B1..B8, B8A, B9, B11, B12 that GEO-Bench uses; equivalent up to a permutation of the first convolution, applied when released checkpoints are loaded
+tested:  00_modalities (file order as a literal), 01_dataset (band k lands in the channel of its name), 15_checkpoints
+
+topic:   weight initialisation
+paper:   silent
+public:  models/fcmae.py FCMAE._init_weights (~l.157-178): timm trunc_normal_ without std (std 1, cut at +-2) for depthwise convs, Minkowski linears and decoder Conv2d; the encoder's own _init_weights (models/convnextv2_sparse.py l.171-180) uses std .02
+default: std .02 everywhere ('convnextv2'): the public FCMAE re-init is a bug (std= missing in 3 of its 5 calls, overriding the encoder's deliberate .02 by a 50x larger std)
+option:  mpmae.init = 'fcmae'
+tested:  04_decoders and 03_encoder: measured stds against the truncated-normal formula (0.8796 for std 1 cut at +-2; .02)
+
+topic:   GRN pooling in the sparse encoder
+paper:   silent; ConvNeXt V2's GRN (Woo et al. 2023) is per sample
+public:  models/sparse_norm_layers.py MinkowskiGRN.forward (l.28): torch.norm(x.F, p=2, dim=0), over every site of the whole batch
+default: per sample ('sample'): pooling over the batch is a bug (a sample's features depend on the other samples of its batch)
+option:  encoder.grn_pool = 'batch'
+tested:  03_encoder: batch-pooled GRN written out in the test; sparse = masked reference
+
+topic:   visible no-data pixels
+paper:   Sec. 4.1: only masked patches are removed
+public:  models/convnextv2_sparse.py forward (~l.196-199): x *= 1 - mask; to_sparse(x) (MinkowskiEngine to_sparse keeps sites with abs(x).sum(channels) != 0), so visible pixels whose normalized bands are all 0 are dropped
+default: the paper: every visible site is encoded
+option:  encoder.drop_zero_sites = True
+tested:  03_encoder: sites = visible & any band != 0, computed in the test; sparse = masked reference
+
+topic:   padding of the dense fine-tuning encoder
+paper:   silent
+public:  models/convnextv2.py ConvNeXtV2.__init__: the dense classification model pads the initial conv with 0 and the stem with ks//2, unlike the sparse pretraining geometry
+default: pad as the sparse pretraining did (the dense, masked and sparse encoders share one geometry and one state dict)
+tested:  15_checkpoints
+""")
+"Rows of the table: the input and the encoder."
+
+# %% ../nbs/20_fidelity.ipynb #3ec2f6d2
+DECODER_LOSS_ROWS = parse_differences("""
+topic:   image-level heads: tokens pooled
+paper:   Sec. 4.1: pooled over the decoded non-visible (masked) patches
+public:  models/fcmae.py forward_decoder (~l.262): x_.mean(dim=[-2, -1]) over all tokens
+default: the paper: masked tokens ('masked')
+option:  mpmae.image_pool = 'all'
+tested:  04_decoders: ImageHead against the formula for the 4 pool/norm combinations
+
+topic:   image-level heads: LayerNorm
+paper:   silent
+public:  models/fcmae.py forward_decoder (~l.260): layer_norm_tmp on the decoded tokens before the mean, one module shared by all image tasks (~l.146)
+default: as the public code ('tokens'), with one LayerNorm per head (released checkpoints copy layer_norm_tmp into each)
+option:  mpmae.image_norm
+tested:  04_decoders; image_norm='pooled' (LayerNorm of the pooled vector) is this project's earlier variant
+
+topic:   decoder blocks
+paper:   Sec. 4.1: a separate decoder h_t for each task
+public:  models/fcmae.py __init__ (~l.119-121, 137, 145): one Block list wrapped in nn.Sequential and used for every modality (shared weights)
+default: the paper: one decoder block per task
+option:  mpmae.shared_decoder = True
+tested:  04_decoders: one module, 11 blocks fewer, same predictions
+
+topic:   norm_pix_loss (Sentinel-2 target)
+paper:   Sec. 5.2: local target patch normalization, as MAE [22]
+public:  models/fcmae.py FCMAE.forward_loss (~l.377-382): mean and unbiased variance over all p*p*C values of a patch, eps 1e-6
+default: MAE's per-patch normalization over p*p*C (paper = public code)
+option:  loss.norm_pix
+tested:  05_loss: the default Sentinel-2 loss against MAE's formula written in the test; norm_pix='channel' is this project's own per-band variant
+
+topic:   no-data in pixel-level continuous targets
+paper:   silent (Sec. 5.2: missing *input* pixels become 0)
+public:  models/fcmae.py FCMAE.forward (~l.441-449): nan_to_num(nan=0) of sentinel2, sentinel1, aster, canopy_height_eth targets, kept in the loss; image-level NaN excluded in forward_loss (~l.296-298)
+default: as the public code (paper silent): NaN targets count as 0 ('zero')
+option:  loss.nan_targets
+tested:  05_loss: canopy loss = mean of pred^2 over masked pixels; nan_targets='ignore' excludes them (against a naive loop)
+
+topic:   uncertainty weighting (eq. 1)
+paper:   eq. 1: sum_t L_t / sigma_t^2 + log sigma_t, i.e. exp(-s_t) L_t + s_t / 2 with s_t = log sigma_t^2
+public:  custom_loss.py UncertaintyWeightingStrategy.forward (l.24): exp(-log_vars) * L + log_vars
+default: the paper's eq. 1 ('paper')
+option:  loss.uncertainty = 'public_code'
+tested:  05_loss: eq. 1 by hand in both forms, and where each puts its optimum (paper: sigma^2 = 2L, public: sigma^2 = L)
+""")
+"Rows of the table: the decoders and the loss."
+
+# %% ../nbs/20_fidelity.ipynb #9db10ae9
+TRAINING_ROWS = parse_differences("""
+topic:   weight-decay groups (pretraining)
+paper:   silent (Sec. 5.2: 'We mainly followed the ConvNeXt V2 hyperparameter settings')
+public:  main_pretrain.py l.288-296: optim_factory.add_weight_decay (timm optim_factory.py l.52: no decay only for ndim <= 1 or .bias), so GRN gamma/beta ((1,C) / (1,1,1,C)) and the mask token are decayed; log_vars (custom_loss.py l.17, 1-D) are not
+default: as the public code ('timm')
+option:  pretrain.wd_rule
+tested:  10_training: parameter groups of a stand-in net against literal lists for both rules; wd_rule='project' exempts GRN and the mask token
+
+topic:   precision (pretraining)
+paper:   silent
+public:  main_pretrain.py l.155: --use_mixed defaults to False (not set in TRAINING.md nor slurm_scripts/slurm_pretrain.sh), so engine_pretrain.py l.59 autocast(bfloat16, enabled=use_mixed) is off: fp32; l.205 TF32 matmuls, l.212 cudnn.benchmark
+default: as the public code: fp32 (amp='none') with TF32 and cudnn.benchmark on CUDA
+option:  pretrain.amp
+tested:  13_engine: make_config('paper').amp == 'none' and the setup_cuda flags; --amp bf16 is the faster option, --no_tf32 exact fp32
+
+topic:   label smoothing (fine-tuning, linear probe)
+paper:   silent
+public:  slurm_scripts/slurm_fine_tune_all.sh l.59 --smoothing 0.2; main_finetune.py criterion_fn (timm LabelSmoothingCrossEntropy; custom_loss.py l.33-51 binary targets y(1-s) + (1-y)s); slurm_fine_tune_seg_all.sh l.57 --smoothing 0
+default: as the public code: 0.2 for classification, 0 for segmentation
+option:  eval.label_smoothing
+tested:  14_evaluation: the smoothed losses computed by hand
+
+topic:   weight decay (evaluation)
+paper:   silent (fixes epochs, effective batch and base lr)
+public:  slurm_scripts/slurm_fine_tune_all.sh l.54, slurm_fine_tune_seg_all.sh l.52: --weight_decay 0.3
+default: as the public code: 0.3 for linear probe and fine-tune
+option:  eval.weight_decay
+tested:  14_evaluation: the optimizer's groups
+
+topic:   warmup and final learning rate (evaluation)
+paper:   silent
+public:  slurm_fine_tune_all.sh l.51, seg l.49: --warmup_epochs 0; helpers.adjust_learning_rate: cosine to --min_lr 1e-6
+default: as the public code: no warmup, cosine to 1e-6
+option:  eval.warmup_epochs
+tested:  14_evaluation: the learning rate against the cosine formula at every step
+
+topic:   random erasing
+paper:   silent
+public:  slurm_fine_tune_all.sh l.56 --reprob 0.25, but geobenchdataset.py builds the datasets with transform=None (and the FFCV pipelines only decode), so it is never applied
+default: none, as the public runs actually do
+
+topic:   U-Net skips (segmentation)
+paper:   Sec. 4.1: the MMEarth stem exists so that high-resolution features inform same-resolution representations via the skip connections; Sec. 5.2: upsampling block = nearest upsampling, conv 3x3, LayerNorm, GELU
+public:  models/convnextv2_unet.py: UpsampleBlock (~l.52-65); encoder() (~l.223-243) appends the initial conv and stem outputs, then stages 1 and 2; decoder() (~l.245-257); channels halve per level
+default: as the public code (skips at input resolution, at the stem stride, then the stages); the original stem has no input-resolution skip, as there
+tested:  14_evaluation: a one-pixel change of the input-resolution skip changes the logits in its 3x3 neighbourhood only; Atto decoder channels as a literal
+""")
+"Rows of the table: pretraining and the evaluation recipe."
+
+# %% ../nbs/20_fidelity.ipynb #371dcfb2
+FINETUNE_ROWS = parse_differences("""
+topic:   layer-wise lr decay: layer ids
+paper:   silent
+public:  optim_factory.py get_num_layer_for_convnext_single (l.31-47): the stem gets the head's id (full learning rate), downsample_layers.k gets sum(depths[:k]) + 1
+default: the stem decays most (it is the first layer): the public numbering is a bug (the stem, the layer furthest from the head, learns at the head's rate)
+option:  eval.layer_ids = 'public'
+tested:  14_evaluation: literal ids (13, 1, 5, 10, 12)
+
+topic:   segmentation: one optimizer for both phases
+paper:   Sec. 5.2: 50 epochs with the encoder frozen, then 150 epochs end to end
+public:  main_finetune.py main loop: `if epoch == 50: optimizer.add_param_group(...)` within one --epochs 200 run (one optimizer, one schedule)
+default: as the public code: one optimizer and one schedule
+option:  eval.seg_optimizer
+tested:  14_evaluation: schedule counts ([3] vs [1, 2] with seg_optimizer='two')
+
+topic:   segmentation: the encoder group added in phase 2
+paper:   silent
+public:  main_finetune.py: the group added at epoch 50 takes the optimizer's default weight_decay=0.0 (create_optimizer sets weight_decay = 0.0 after building its groups) and no layer-decay scale
+default: layer-decayed groups with weight decay: the public behaviour is a bug (the encoder escapes both the decay and the layer-wise lr)
+option:  eval.seg_encoder_group = 'public'
+tested:  14_evaluation: the added group is (all encoder parameters, weight decay 0.0)
+
+topic:   which epoch is tested
+paper:   silent
+public:  main_finetune.py "RUN ON TEST SET": loads checkpoint-99.pth / checkpoint-199.pth, the last epoch (best validation is only logged)
+default: as the public code: the last epoch ('last'); not a selection on the test set
+option:  eval.select
+tested:  14_evaluation: last vs best-validation weights (select='best_val')
+
+topic:   linear probe head
+paper:   Sec. 5: only the last linear layer is learnt
+public:  helpers.load_custom_checkpoint, linear-probe branch: everything frozen including the final norm; new head trunc_normal_(std=2e-5)
+default: paper = public: LayerNorm frozen, head init std 2e-5
+option:  eval.lp_train_norm
+tested:  14_evaluation: trainable-parameter count and the head std
+
+topic:   drop path in the linear probe
+paper:   silent
+public:  linear-probe runs pass --drop_path 0.1 and train_one_epoch calls model.train(), so stochastic depth is active in the frozen encoder
+default: frozen encoder in eval mode, its features computed once ('eval'): stochastic features in a frozen encoder are a bug
+option:  eval.lp_frozen_mode = 'train'
+tested:  14_evaluation: two passes differ in 'train' mode, identical by default
+""")
+"Rows of the table: fine-tuning and the linear probe."
+
+# %% ../nbs/20_fidelity.ipynb #88eea840
+EVAL_DATA_ROWS = parse_differences("""
+topic:   GRN eps
+paper:   silent
+public:  models/sparse_norm_layers.py l.29: 1e-6 in the sparse pretraining encoder; models/norm_layers.py l.41-42: 1e-4 in the dense fine-tuning model
+default: 1e-6 in pretraining and evaluation: the function that was pretrained; evaluating with 1e-4 is a bug of the public fine-tuning model
+option:  eval.grn_eps = 0.0001
+tested:  14_evaluation: GRN output against the formula; 03_encoder (grn_eps passes through the factories)
+
+topic:   multi-label metric (BigEarthNet)
+paper:   Sec. 5.1: mAP
+public:  engine_finetune.py eval_metrics_generator: F1Score(multilabel, average="micro") for m-bigearthnet
+default: the paper: mAP
+option:  eval.multilabel_metric = 'micro_f1'
+tested:  07_probe: both metrics computed by hand (`TaskMetrics`); 14_evaluation: the option reports and selects by micro F1
+
+topic:   precision (evaluation)
+paper:   silent
+public:  main_finetune.py --use_amp defaults to False: fp32
+default: as the public code: fp32 (amp='none')
+option:  eval.amp
+tested:  14_evaluation (the cuda cell runs bf16)
+
+topic:   So2Sat band statistics
+paper:   silent
+public:  geobenchdataset.py __getitem__: `if self.dataset_name == "m-so2sat": mean = mean / 10000` (and std)
+default: as the public code, decided from the task's declared name (task_specs.pkl), never from the data
+option:  eval.stats_scale
+tested:  07_probe: So2Sat-copy tests; an all-zero first sample changes nothing
+
+topic:   few-shot partitions
+paper:   Fig. 3: fine-tuning on 1%-100% of the training data
+public:  geobenchdataset.py drop_last=True and engine_finetune.py steps only when (step + 1) % update_freq == 0: with fewer than ~1024 samples per epoch the optimizer never steps
+default: the effective batch is clamped to the training-set size: the public behaviour (no training at all) is a bug
+tested:  14_evaluation: effective_batch == 16 on a 16-sample partition
+""")
+"Rows of the table: evaluation numerics, metrics and data."
+
+# %% ../nbs/20_fidelity.ipynb #7efeba37
+DIFFERENCES = ENCODER_ROWS + DECODER_LOSS_ROWS + TRAINING_ROWS + FINETUNE_ROWS + EVAL_DATA_ROWS
 "Every difference between the paper, the public code and this project (the appendix table)."
 
 # %% ../nbs/20_fidelity.ipynb #fb3e489a
-COMPONENTS = ('encoder', 'mpmae', 'loss', 'pretrain', 'eval')
-
 def _public_code(rows)->dict:
     out = {c: {} for c in COMPONENTS}
     for r in rows:

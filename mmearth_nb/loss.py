@@ -8,6 +8,7 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 from .modalities import TASKS, IGNORE_INDEX, select_tasks
 from .masking import upsample_mask
 from .encoder import on_cuda_path
@@ -224,13 +225,19 @@ class MultiTaskLoss(nn.Module):
                 total = total + (torch.exp(-s) * L + reg) * (n > 0).float()
         return total, per_task
 
-    def sigmas(self)->dict:
-        "Task -> sigma_t = exp(s_t / 2) (float)."
-        return {t: math.exp(0.5 * float(s)) for t, s in zip(self.tasks, self.log_vars.detach().cpu())}
 
-    def log_variances(self)->dict:
-        "Task -> s_t = log sigma_t^2 (float), the quantity of the paper's Fig. A4."
-        return {t: float(s) for t, s in zip(self.tasks, self.log_vars.detach().cpu())}
+# %% ../nbs/05_loss.ipynb #e566bd2a
+@patch
+def sigmas(self:MultiTaskLoss)->dict:
+    "Task -> sigma_t = exp(s_t / 2) (float)."
+    return {t: math.exp(0.5 * float(s)) for t, s in zip(self.tasks, self.log_vars.detach().cpu())}
 
-    def extra_repr(self): return (f"tasks={self.tasks}, weighting={self.weighting!r}, uncertainty={self.uncertainty!r}, "
-                                  f"nan_targets={self.nan_targets!r}")
+@patch
+def log_variances(self:MultiTaskLoss)->dict:
+    "Task -> s_t = log sigma_t^2 (float), the quantity of the paper's Fig. A4."
+    return {t: float(s) for t, s in zip(self.tasks, self.log_vars.detach().cpu())}
+
+@patch
+def extra_repr(self:MultiTaskLoss): return (f"tasks={self.tasks}, weighting={self.weighting!r}, uncertainty={self.uncertainty!r}, "
+                              f"nan_targets={self.nan_targets!r}")
+

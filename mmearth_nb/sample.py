@@ -26,12 +26,34 @@ from .training import cli_errors, hyphen_options
 
 
 # %% auto #0
-__all__ = ['ASTER_NODATA', 'TERRAMESH_LULC_CLASSES', 'LULC_TO_DYNAMIC_WORLD', 'LULC_TO_WORLDCOVER', 'S2_OFFSET',
-           'TERRAMESH_S2L1C_BANDS', 'TERRAMESH_S2L2A_BANDS', 'DEFAULT_WINDOWS', 'DEFAULT_SPLITS', 'slope_degrees',
-           'aster_bands', 'esri_to_dynamic_world', 'esri_to_worldcover', 's2_has_offset', 'remove_s2_offset',
-           's1_orbit_pass', 'tile_windows', 'center_crop', 'tile_center_latlon', 'empty_scene', 'read_terramind',
-           'read_ssl4eo', 'read_majortom', 'cut_tiles', 'read_all_scenes', 'build_sample', 'save_overview',
-           'mmearth_explore']
+__all__ = ['REALDATA_ENV', 'REALDATA_SOURCES', 'ASTER_NODATA', 'TERRAMESH_LULC_CLASSES', 'LULC_TO_DYNAMIC_WORLD',
+           'LULC_TO_WORLDCOVER', 'S2_OFFSET', 'TERRAMESH_S2L1C_BANDS', 'TERRAMESH_S2L2A_BANDS', 'DEFAULT_WINDOWS',
+           'DEFAULT_SPLITS', 'realdata_skip', 'slope_degrees', 'aster_bands', 'esri_to_dynamic_world',
+           'esri_to_worldcover', 's2_has_offset', 'remove_s2_offset', 's1_orbit_pass', 'tile_windows', 'center_crop',
+           'tile_center_latlon', 'empty_scene', 'read_terramind', 'read_ssl4eo', 'read_majortom', 'cut_tiles',
+           'read_all_scenes', 'build_sample', 'save_overview', 'mmearth_explore']
+
+# %% ../nbs/16_sample.ipynb #c5c52eed
+REALDATA_ENV = 'MMEARTH_REALDATA'
+"Environment variable naming the folder of source files that `build_sample` reads."
+REALDATA_SOURCES = {
+    'terramind': "the TerraMesh examples of the IBM/terramind repository (https://github.com/IBM/terramind, folder "
+                 "examples/: S2L1C, S2L2A, S1RTC, DEM, LULC, S2RGB; its LICENSE copied as terramind/LICENSE.repo)",
+    'rico-hdl-tiffs/SSL4EO-S12': "the SSL4EO-S12 location 0000200 (s2c, s2a, s1) of the integration-test GeoTIFFs of "
+                                 "kai-tub/rico-hdl (https://github.com/kai-tub/rico-hdl; its LICENSE as rico-hdl-tiffs/LICENSE.repo)",
+    'rico-hdl-tiffs/Major-TOM-Core': "the Major-TOM Core S2L2A cells 0U_199R and 199U_1099R of the same rico-hdl files",
+}
+"Sub-folder of the source folder -> the public source it holds (licences: data/README.md)."
+
+def realdata_skip(root:str|Path|None)->str|None:
+    """None if `root` holds every sub-folder of `REALDATA_SOURCES`, else the message of a cell that skips: what is
+    missing, where it comes from publicly and which environment variable names the folder."""
+    root = None if root in (None, '') else Path(root)
+    miss = [k for k in REALDATA_SOURCES if root is None or not (root/k).is_dir()]
+    if not miss: return None
+    where = f"{REALDATA_ENV} is not set" if root is None else f"{root} lacks {', '.join(m + '/' for m in miss)}"
+    return (f"skipped: needs the source files of the sample ({where}): " +
+            '; '.join(f"{k}/ = {REALDATA_SOURCES[k]}" for k in miss) + f". Set {REALDATA_ENV}=<folder holding them>.")
 
 # %% ../nbs/16_sample.ipynb #27ecd258
 def slope_degrees(dem:np.ndarray,        # (H, W) elevation in metres (any real dtype), H, W >= 2
@@ -356,10 +378,10 @@ DEFAULT_SPLITS = {'val': ('terramind/38D_378R_2_3',), 'test': ('terramind/433D_6
 
 def read_all_scenes(realdata_dir:str|Path)->list[dict]:
     """Every scene of the three sources under `realdata_dir` (terramind/, rico-hdl-tiffs/SSL4EO-S12,
-    rico-hdl-tiffs/Major-TOM-Core). Raises `FileNotFoundError` if `realdata_dir/terramind` is missing."""
+    rico-hdl-tiffs/Major-TOM-Core, `REALDATA_SOURCES`). Raises `FileNotFoundError` saying what is missing and where it
+    comes from (`realdata_skip`)."""
     r = Path(realdata_dir)
-    if not (r/'terramind').is_dir():
-        raise FileNotFoundError(f"read_all_scenes: {r}/terramind not found; set MMEARTH_REALDATA to the realdata folder")
+    if (msg := realdata_skip(r)): raise FileNotFoundError(f"read_all_scenes: {msg.replace('skipped: needs', 'needs')}")
     scenes = []
     for name in sorted(p.stem for p in (r/'terramind'/'S2L1C').glob('*.tif')): scenes += read_terramind(r/'terramind', name)
     scenes += read_ssl4eo(r/'rico-hdl-tiffs'/'SSL4EO-S12')
@@ -410,14 +432,16 @@ def build_sample(realdata_dir:str|Path,      # folder with terramind/ and rico-h
     p64 = write_mmearth(out/name_64, small_arrays, ids, types, tile_info=info64, splits=splits, **write_kwargs)
     return {'128': p128, '64': p64, 'tile_ids': ids, 'splits': splits}
 
-# %% ../nbs/16_sample.ipynb #58da5f62
-def save_overview(folder, out='mmearth_overview.png', n_tiles:int=4, split:str|None=None, dpi:int=60)->Path:
-    "Save `plot_overview` of the first `n_tiles` tiles of dataset folder `folder` (split `split`, None: all rows) as a PNG; returns its path."
+# %% ../nbs/16_sample.ipynb #4a2db6a0
+def save_overview(folder, out='mmearth_overview.png', n_tiles:int=4, split:str|None=None, dpi:int=100)->Path:
+    """Save `plot_overview` of the first `n_tiles` tiles of dataset folder `folder` (split `split`, None: all rows) as a
+    PNG of `dpi` dots per inch at `out` (parent folders created); returns its path. Raises like `MMEarthDataset` (e.g.
+    `FileNotFoundError` naming a missing folder)."""
     import matplotlib.pyplot as plt
     ds = MMEarthDataset(folder, split=split, tasks='s2', random_crop=False)
     fig = plot_overview(ds, range(min(n_tiles, len(ds))))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi); plt.close(fig)
+    fig.savefig(out, dpi=dpi, bbox_inches='tight'); plt.close(fig)   # 'tight': legends outside the axes are kept
     return Path(out)
 
 @hyphen_options
@@ -426,7 +450,7 @@ def mmearth_explore(folder:str,                     # MMEarth dataset folder (<n
                     out:str='mmearth_overview.png', # PNG file to write
                     n_tiles:int=4,                  # number of tiles (rows)
                     split:str=None,                 # split to show (default: all rows of the file)
-                    dpi:int=60):
+                    dpi:int=100):                   # resolution of the PNG (dots per inch)
     """Save a static overview (tiles x modalities) of an MMEarth dataset folder as a PNG and print its path (exit status 0;
     2 on bad input). Options may be spelt `--n-tiles` or `--n_tiles`."""
     with cli_errors('mmearth_explore'): p = save_overview(folder, out, n_tiles, split, dpi)
