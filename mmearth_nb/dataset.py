@@ -546,7 +546,7 @@ def _s2_type_of(self:MMEarthDataset, f:h5py.File, row:int, i:int)->int:
     try: v = f['metadata'][row]['S2_type']
     except (OSError, RuntimeError) as e: raise self._read_error('metadata', [row], e, [i]) from e
     t = (v.decode() if isinstance(v, bytes) else str(v)).lower()
-    if t not in ('l1c', 'l2a'): raise ValueError(f"{self.h5_path.name}: metadata[{row}]['S2_type'] = {v!r}; expected 'l1c' or 'l2a'")
+    if t not in ('l1c', 'l2a'): raise ValueError(f"{self.h5_path.name}: metadata[{row}]['S2_type'] = {bytes(v) if isinstance(v, bytes) else v!r}; expected 'l1c' or 'l2a'")
     return int(t == 'l2a')
 
 # %% ../nbs/01_dataset.ipynb #1f972c5d
