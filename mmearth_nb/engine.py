@@ -19,8 +19,8 @@ from .modalities import TASKS, select_tasks, geometry_for_tile_size
 from .masking import random_patch_mask
 from .fastdata import BatchNormalizer
 from .encoder import atomic_save
-from .training import *
-from .training import cli_errors, hyphen_options
+from .training import (make_optimizer, make_scheduler, OutputWriteError, writing, remove_stale_temp_files,
+                                 RunLock, RunFolderInUseError, LOCK_NAME, cli_errors, hyphen_options, hyphen_cli)
 
 # %% auto #0
 __all__ = ['RECIPES', 'CHECKPOINT_FORMAT', 'TASK_GROUPS', 'RESUME_OPTIONS', 'PRE_CHECKPOINT_FILES', 'mmearth_pretrain',
