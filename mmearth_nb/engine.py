@@ -28,9 +28,9 @@ __all__ = ['RECIPES', 'CHECKPOINT_FORMAT', 'TASK_GROUPS', 'RESUME_OPTIONS', 'PRE
            'dist_env', 'DistInfo', 'init_distributed', 'cleanup_distributed', 'broadcast_object', 'all_gather_object',
            'rng_state', 'set_rng_state', 'load_checkpoint', 'log_columns', 'MetricLogger', 'read_log',
            'plot_uncertainties', 'plot_losses', 'PretrainStep', 'step_generator', 'NonFiniteLossError',
-           'set_loader_epoch', 'param_digest', 'schedule_steps', 'setup_cuda', 'Pretrainer', 'export_encoder',
-           'export_encoder_folder', 'build_data', 'build_model', 'run_path', 'prepare_run_folder', 'seed_everything',
-           'pretrain']
+           'set_loader_epoch', 'grad_scaler_enabled', 'param_digest', 'schedule_steps', 'setup_cuda', 'Pretrainer',
+           'export_encoder', 'export_encoder_folder', 'build_data', 'build_model', 'run_path', 'prepare_run_folder',
+           'seed_everything', 'pretrain']
 
 # %% ../nbs/13_engine.ipynb #0923ccb7
 @dataclass
@@ -64,7 +64,7 @@ class PretrainConfig:
     num_workers: int = 8
     seed: int = 0
     amp: str = 'none'                 # 'none' (fp32 as the public code), 'bf16', 'fp16' (+ GradScaler), 'auto' (bf16 on CUDA)
-    tf32: bool = False                # on CUDA: TF32 for fp32 matmuls and convolutions (off: exact fp32; the public code never enables TF32)
+    tf32: bool|str = False            # on CUDA: TF32 for fp32 matmuls and convolutions; False: exact fp32; 'torch': PyTorch's defaults (the public code's)
     grad_scaler: str = 'fp16'         # loss scaling: 'fp16' (a GradScaler only with amp='fp16') or 'cuda' (on every CUDA run, as the public code)
     device: str = 'auto'              # 'auto', 'cpu', 'cuda'
     output: str|None = None           # run folder; None: runs/<name>
@@ -390,6 +390,12 @@ def _amp_dtype(amp:str, device:torch.device):
     if amp == 'auto': return torch.bfloat16 if device.type == 'cuda' and torch.cuda.is_bf16_supported() else None
     return {'bf16': torch.bfloat16, 'fp16': torch.float16, 'none': None}[amp]
 
+def grad_scaler_enabled(amp:str, grad_scaler:str, device:torch.device)->bool:
+    """Whether pretraining scales the loss with a `GradScaler`: with fp16 autocast (`amp='fp16'`), and with
+    `grad_scaler='cuda'` on every CUDA run, fp32 too, as the public code (helpers.py l.474
+    `GradScaler(enabled=device!="cpu")`; main_pretrain.py l.322, `--device` default 'cuda' l.129)."""
+    return _amp_dtype(amp, device) == torch.float16 or (grad_scaler == 'cuda' and device.type == 'cuda')
+
 def _to(x, device):
     if isinstance(x, dict): return {k: _to(v, device) for k, v in x.items()}
     return x.to(device, non_blocking=True) if torch.is_tensor(x) else x
@@ -404,12 +410,16 @@ def schedule_steps(cfg:PretrainConfig, steps_per_epoch:int)->tuple[int, int, flo
     "(total_steps, warmup_steps, min_lr_ratio) of `make_scheduler` for `cfg.epochs` epochs of `steps_per_epoch` optimizer steps."
     return (cfg.epochs * steps_per_epoch, round(cfg.warmup_epochs * steps_per_epoch), cfg.min_lr / cfg.lr if cfg.lr else 0.)
 
-def setup_cuda(device:torch.device, tf32:bool=False):
-    """On CUDA: TF32 for fp32 matmuls and cuDNN convolutions only if `tf32` (the public code never enables it, the
-    paper is silent: off by default) and `cudnn.benchmark` (fixed shapes: the fastest kernels are measured once; the
-    public code sets it too, main_pretrain.py l.206). Nothing on other devices."""
+def setup_cuda(device:torch.device, tf32:bool|str=False):
+    """On CUDA: TF32 for fp32 matmuls and cuDNN convolutions if `tf32` is True, neither if False (the default: exact
+    fp32), or PyTorch's defaults if 'torch' (TF32 in cuDNN convolutions, exact matmuls): the public code never sets
+    either flag, so it runs with those defaults. Also `cudnn.benchmark` (fixed shapes: the fastest kernels are
+    measured once; the public code sets it too, main_pretrain.py l.206). Nothing on other devices.
+    Raises `ValueError` for another `tf32`."""
+    if tf32 not in (True, False, 'torch'): raise ValueError(f"tf32 must be True, False or 'torch', got {tf32!r}")
     if device.type != 'cuda': return
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = bool(tf32)
+    torch.backends.cuda.matmul.allow_tf32 = bool(tf32) if tf32 != 'torch' else False
+    torch.backends.cudnn.allow_tf32 = bool(tf32)     # 'torch': True, PyTorch's default
     torch.backends.cudnn.benchmark = True
 
 # %% ../nbs/13_engine.ipynb #5e71a6e2
@@ -441,8 +451,7 @@ class Pretrainer:
         self.optimizer = make_optimizer(self.step_module, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2), cfg.wd_rule)
         self.scheduler = make_scheduler(self.optimizer, *schedule_steps(cfg, self.steps_per_epoch))
         self.amp_dtype = _amp_dtype(cfg.amp, self.device)
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16 or
-                                           (getattr(cfg, 'grad_scaler', 'fp16') == 'cuda' and self.device.type == 'cuda'))
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=grad_scaler_enabled(cfg.amp, getattr(cfg, 'grad_scaler', 'fp16'), self.device))
         self.epoch, self.step, self.batch_in_epoch = 0, 0, 0
         self._resume_rng, self._epoch_rng, self._sums = None, None, None
         self.logger = None; self.history = []; self._stop_signal = None; self.stopped_by = None
