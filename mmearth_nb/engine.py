@@ -928,7 +928,6 @@ def _mmearth_pretrain(
     quiet:Param("no progress bar (one line per epoch instead)", bool)=False,
     no_tensorboard:Param("do not write TensorBoard events (written when tensorboard is installed)", bool)=False,
     tf32:Param("on CUDA: TF32 for fp32 matmuls and convolutions (faster; default off: exact fp32, as the public code)", bool)=False,
-    grad_scaler:Param(_h('grad_scaler', "loss scaling: fp16 = a GradScaler only with --amp fp16; cuda = on every CUDA run, fp32 too (the public code)"), str, choices=['fp16', 'cuda'])=None,
 ):
     """Pretrain an MMEarth MP-MAE (Nedungadi et al., ECCV 2024; multi-pretext masked autoencoder, ConvNeXt V2 encoder).
     Without arguments: a few-minute CPU run on the bundled real sample ('sample' recipe). With --data: the paper's

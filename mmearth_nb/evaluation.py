@@ -802,8 +802,7 @@ def _mmearth_eval(checkpoint:str='random',     # encoder to evaluate: 'random', 
               label_smoothing=label_smoothing, min_lr=min_lr, select=select, lp_train_norm=lp_train_norm or None,
               lp_frozen_mode=lp_frozen_mode, seg_optimizer=seg_optimizer, seg_encoder_group=seg_encoder_group,
               multilabel_metric=multilabel_metric, amp=amp, head_init_std=head_init_std, norm=norm, stats=stats, stats_scale=stats_scale,
-              input_size=input_size, ignore_index=ignore_index, device=device, num_workers=num_workers, seed=seed, n_boot=n_boot)
-    kw['band_order'] = band_order
+              input_size=input_size, ignore_index=ignore_index, device=device, num_workers=num_workers, seed=seed, n_boot=n_boot, band_order=band_order)
     run_geobench_eval(checkpoint, model, tasks, modes, partitions, output, name, geobench_dir, patch_size, quick,
                       log=(lambda *a: None) if quiet else print, fidelity=fidelity, grn_eps=grn_eps, seeds=seeds, **kw)
     if not quiet: print(f"results appended to {Path(output)/'results.csv'} (leaderboard layout: {Path(output)/'leaderboard.csv'})\n")
