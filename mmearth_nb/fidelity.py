@@ -81,7 +81,7 @@ tested:  20_fidelity: the quoted line's norm over all sites under both modes; 03
 
 topic:   visible no-data pixels (input sites)
 paper:   Sec. 4.1: only masked patches are removed
-public:  models/convnextv2_sparse.py forward (l.196-199): x *= 1 - mask, then to_sparse(x), which keeps the sites whose bands are not all 0; a visible no-data pixel is never 0 there (NaN at HEAD, see 'Sentinel-2 input no-data'; -mean/std before commit 1f368b3), so every visible pixel is encoded
+public:  models/convnextv2_sparse.py forward (l.196-199): x *= 1 - mask, then to_sparse(x), which keeps the sites where abs(x).sum(channels) != 0 (MinkowskiEngine MinkowskiOps.py to_sparse); a visible no-data pixel is never 0 there (NaN at HEAD, see 'Sentinel-2 input no-data'; -mean/std before commit 1f368b3), so every visible pixel is encoded
 default: the paper = the public code: every visible site is encoded; no switch needed. `drop_zero_sites=True` (drop visible pixels whose normalized bands are all 0, i.e. this project's zero-filled no-data) is this project's own variant, not the public behaviour
 option:  encoder.drop_zero_sites
 tested:  20_fidelity: a visible NaN pixel survives x *= 1 - mask and is not all 0; 03_encoder: sites = visible & any band != 0
