@@ -101,7 +101,7 @@ paper:   Sec. 4.1: pooled over the decoded non-visible (masked) patches
 public:  models/fcmae.py forward_decoder (l.262): x_.mean(dim=[-2, -1]) over all tokens
 default: the paper: masked tokens ('masked')
 option:  mpmae.image_pool = 'all'
-tested:  04_decoders: ImageHead against the formula for the 4 pool/norm combinations
+tested:  20_fidelity: the quoted mean over all tokens under both modes; 04_decoders: ImageHead against the formula for the 4 pool/norm combinations
 
 topic:   image-level heads: LayerNorm
 paper:   silent
@@ -115,7 +115,7 @@ paper:   Sec. 4.1: a separate decoder h_t for each task
 public:  models/fcmae.py __init__ (l.119-121, 137, 145): one Block list wrapped in nn.Sequential and used for every modality (shared weights)
 default: the paper: one decoder block per task
 option:  mpmae.shared_decoder = True
-tested:  04_decoders: one module, 11 blocks fewer, same predictions
+tested:  20_fidelity: one module for every task under --fidelity public only; 04_decoders: 11 blocks fewer, same predictions
 
 topic:   decoder GRN eps
 paper:   silent
@@ -245,7 +245,7 @@ paper:   silent
 public:  optim_factory.py get_num_layer_for_convnext_single (l.31-47): the stem gets the head's id (full learning rate), downsample_layers.k gets sum(depths[:k]) + 1
 default: the stem decays most (it is the first layer): the public numbering is a bug (the stem, the layer furthest from the head, learns at the head's rate)
 option:  eval.layer_ids = 'public'
-tested:  14_evaluation: literal ids (13, 1, 5, 10, 12)
+tested:  20_fidelity: ids and the stem's lr scale from the quoted rule under both modes; 14_evaluation: literal ids (13, 1, 5, 10, 12)
 
 topic:   segmentation: one optimizer for both phases
 paper:   Sec. 5.2: 50 epochs with the encoder frozen, then 150 epochs end to end
@@ -280,7 +280,7 @@ paper:   silent
 public:  linear-probe runs pass --drop_path 0.1 and engine_finetune.py train_one_epoch calls model.train() (l.71), so stochastic depth is active in the frozen encoder
 default: frozen encoder in eval mode, its features computed once ('eval'): stochastic features in a frozen encoder are a bug
 option:  eval.lp_frozen_mode = 'train'
-tested:  14_evaluation: two passes differ in 'train' mode, identical by default
+tested:  20_fidelity: the frozen encoder's mode in a training forward under both modes; 14_evaluation: two passes differ in 'train' mode, identical by default
 """)
 "Rows of the table: fine-tuning and the linear probe."
 
@@ -305,7 +305,7 @@ paper:   Sec. 5.1: mAP
 public:  engine_finetune.py eval_metrics_generator (l.48): F1Score(multilabel, average="micro") for m-bigearthnet
 default: the paper: mAP
 option:  eval.multilabel_metric = 'micro_f1'
-tested:  07_probe: both metrics computed by hand (`TaskMetrics`); 14_evaluation: the option reports and selects by micro F1
+tested:  20_fidelity: micro F1 from its definition, the primary metric under both modes; 07_probe: both metrics computed by hand (`TaskMetrics`); 14_evaluation: the option reports and selects by micro F1
 
 topic:   precision (evaluation)
 paper:   silent
