@@ -233,10 +233,12 @@ class MPMAE(nn.Module):
     `SparseConvNeXtV2`): 'auto' = known when the mask is drawn here, read off a CPU mask, and on CUDA assumed to be
     `n_visible(grid, mask_ratio)` (checked by an asynchronous device assert); None = counted (one host sync on CUDA). `norm_pix_loss` is recorded for the loss
     (`MultiTaskLoss(model.tasks, patch_size=model.patch_size, norm_pix_loss=model.norm_pix_loss)`).
+    `decoder_grn_eps`: eps of the decoder blocks' GRN (1e-6 as the encoder's; the public decoders are the dense
+    `convnextv2.Block`, whose GRN uses 1e-4: MMEarth-train models/fcmae.py l.17, 120 and models/norm_layers.py l.43).
     Raises `ValueError` for unknown tasks/options and for images or masks of the wrong shape."""
     def __init__(self, encoder:nn.Module, tasks=select_tasks('all'), decoder_dim:int=512, patch_size:int=16,
                  mask_ratio:float=0.6, shared_decoder:bool=False, image_pool:str='masked', image_norm:str='tokens',
-                 norm_pix_loss:bool=True, init:str='convnextv2'):
+                 norm_pix_loss:bool=True, init:str='convnextv2', decoder_grn_eps:float=1e-6):
         super().__init__()
         self.tasks = select_tasks(tasks)
         enc_p = getattr(encoder, 'patch_size', patch_size)
@@ -246,11 +248,12 @@ class MPMAE(nn.Module):
         self.encoder = encoder
         self.decoder_dim, self.patch_size, self.mask_ratio = decoder_dim, patch_size, mask_ratio
         self.shared_decoder, self.image_pool, self.image_norm, self.norm_pix_loss = shared_decoder, image_pool, image_norm, norm_pix_loss
-        self.init = init
+        self.init, self.decoder_grn_eps = init, decoder_grn_eps
         self.proj = nn.Conv2d(encoder.dims[-1], decoder_dim, kernel_size=1)
         self.mask_token = nn.Parameter(torch.zeros(1, decoder_dim, 1, 1))
-        shared = Block(decoder_dim) if shared_decoder else None
-        self.decoders = nn.ModuleDict({t: shared if shared_decoder else Block(decoder_dim) for t in self.tasks})
+        block = lambda: Block(decoder_dim, grn_eps=decoder_grn_eps)
+        shared = block() if shared_decoder else None
+        self.decoders = nn.ModuleDict({t: shared if shared_decoder else block() for t in self.tasks})
         self.heads = nn.ModuleDict({t: PixelHead(decoder_dim, TASKS[t].n_outputs, patch_size) if TASKS[t].is_pixel
                                     else ImageHead(decoder_dim, TASKS[t].n_outputs, image_pool, image_norm)
                                     for t in self.tasks})
@@ -316,17 +319,18 @@ def forward(self:MPMAE, image:torch.Tensor, mask:torch.Tensor|None=None, n_visib
 # %% ../nbs/04_decoders.ipynb #f71dbc45
 @patch(as_prop=True)
 def config(self:MPMAE)->dict:
-    "The constructor options (for checkpoints): tasks, decoder_dim, patch_size, mask_ratio, shared_decoder, image_pool, image_norm, norm_pix_loss, init."
+    "The constructor options (for checkpoints): tasks, decoder_dim, patch_size, mask_ratio, shared_decoder, image_pool, image_norm, norm_pix_loss, init (and decoder_grn_eps unless 1e-6)."
     return dict(tasks=list(self.tasks), decoder_dim=self.decoder_dim, patch_size=self.patch_size, mask_ratio=self.mask_ratio,
                 shared_decoder=self.shared_decoder, image_pool=self.image_pool, image_norm=self.image_norm,
-                norm_pix_loss=self.norm_pix_loss, init=self.init)
+                norm_pix_loss=self.norm_pix_loss, init=self.init,
+                **({'decoder_grn_eps': self.decoder_grn_eps} if self.decoder_grn_eps != 1e-6 else {}))
 
 @patch
 def extra_repr(self:MPMAE): return (f"tasks={self.tasks}, patch_size={self.patch_size}, mask_ratio={self.mask_ratio}, "
                               f"shared_decoder={self.shared_decoder}, image_pool={self.image_pool!r}")
 
 # %% ../nbs/04_decoders.ipynb #91435af8
-_MPMAE_KW = ('decoder_dim', 'mask_ratio', 'shared_decoder', 'image_pool', 'image_norm', 'norm_pix_loss', 'init')
+_MPMAE_KW = ('decoder_dim', 'mask_ratio', 'shared_decoder', 'image_pool', 'image_norm', 'norm_pix_loss', 'init', 'decoder_grn_eps')
 
 def mpmae(size:str='atto',     # ConvNeXt V2 size: atto, femto, pico, nano, tiny, base, large, huge
           tasks='all',         # subset name ('all', 's2', 'pixel', 'image') or list of tasks
@@ -334,7 +338,7 @@ def mpmae(size:str='atto',     # ConvNeXt V2 size: atto, femto, pico, nano, tiny
           patch_size:int=16,   # 16 for 112 px inputs, 8 for 56 px (MMEarth64)
           **kwargs)->MPMAE:
     """MP-MAE with a ConvNeXt V2 encoder of `size` (paper Sec. 4.1). Keywords of `MPMAE` (decoder_dim, mask_ratio,
-    shared_decoder, image_pool, image_norm, norm_pix_loss, init) go to it, the rest to `convnextv2` (e.g. stem,
+    shared_decoder, image_pool, image_norm, norm_pix_loss, init, decoder_grn_eps) go to it, the rest to `convnextv2` (e.g. stem,
     drop_path_rate, grn_eps, grn_pool, drop_zero_sites, backend). Raises `ValueError` for impl='dense' (no masked forward)."""
     if impl == 'dense': raise ValueError("mpmae: impl must be 'sparse' or 'masked'; the dense ConvNeXtV2 has no masked forward")
     mk = {k: kwargs.pop(k) for k in _MPMAE_KW if k in kwargs}

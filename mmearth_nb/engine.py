@@ -28,9 +28,9 @@ __all__ = ['RECIPES', 'CHECKPOINT_FORMAT', 'TASK_GROUPS', 'RESUME_OPTIONS', 'PRE
            'dist_env', 'DistInfo', 'init_distributed', 'cleanup_distributed', 'broadcast_object', 'all_gather_object',
            'rng_state', 'set_rng_state', 'load_checkpoint', 'log_columns', 'MetricLogger', 'read_log',
            'plot_uncertainties', 'plot_losses', 'PretrainStep', 'step_generator', 'NonFiniteLossError',
-           'set_loader_epoch', 'param_digest', 'schedule_steps', 'setup_cuda', 'Pretrainer', 'export_encoder',
-           'export_encoder_folder', 'build_data', 'build_model', 'run_path', 'prepare_run_folder', 'seed_everything',
-           'pretrain']
+           'set_loader_epoch', 'grad_scaler_enabled', 'param_digest', 'schedule_steps', 'setup_cuda', 'Pretrainer',
+           'export_encoder', 'export_encoder_folder', 'build_data', 'build_model', 'run_path', 'prepare_run_folder',
+           'seed_everything', 'pretrain']
 
 # %% ../nbs/13_engine.ipynb #0923ccb7
 @dataclass
@@ -64,7 +64,8 @@ class PretrainConfig:
     num_workers: int = 8
     seed: int = 0
     amp: str = 'none'                 # 'none' (fp32 as the public code), 'bf16', 'fp16' (+ GradScaler), 'auto' (bf16 on CUDA)
-    tf32: bool = True                 # on CUDA: TF32 for fp32 matmuls and convolutions (public code: matmul precision 'high')
+    tf32: bool|str = False            # on CUDA: TF32 for fp32 matmuls and convolutions; False: exact fp32; 'torch': PyTorch's defaults (the public code's)
+    grad_scaler: str = 'fp16'         # loss scaling: 'fp16' (a GradScaler only with amp='fp16') or 'cuda' (on every CUDA run, as the public code)
     device: str = 'auto'              # 'auto', 'cpu', 'cuda'
     output: str|None = None           # run folder; None: runs/<name>
     name: str|None = None             # run name; None: a timestamp
@@ -90,7 +91,8 @@ RECIPES = {
 # %% ../nbs/13_engine.ipynb #fde648e2
 _CHOICES = dict(weighting=('uncertainty', 'equal'), impl=('auto', 'sparse', 'masked'), backend=('auto', 'torch', 'spconv'),
                 normalize=('auto', 'worker', 'device'), amp=('auto', 'bf16', 'fp16', 'none'), device=('auto', 'cpu', 'cuda'),
-                wd_rule=('timm', 'project'), fidelity=('paper', 'public'), recipe=tuple(RECIPES))
+                wd_rule=('timm', 'project'), fidelity=('paper', 'public'), recipe=tuple(RECIPES),
+                grad_scaler=('fp16', 'cuda'))
 
 def fidelity_kwargs(mode:str, component:str)->dict:
     "`mmearth_nb.fidelity.fidelity_overrides(mode, component)`, looked up at call time (the appendix chapter owns the table)."
@@ -388,6 +390,12 @@ def _amp_dtype(amp:str, device:torch.device):
     if amp == 'auto': return torch.bfloat16 if device.type == 'cuda' and torch.cuda.is_bf16_supported() else None
     return {'bf16': torch.bfloat16, 'fp16': torch.float16, 'none': None}[amp]
 
+def grad_scaler_enabled(amp:str, grad_scaler:str, device:torch.device)->bool:
+    """Whether pretraining scales the loss with a `GradScaler`: with fp16 autocast (`amp='fp16'`), and with
+    `grad_scaler='cuda'` on every CUDA run, fp32 too, as the public code (helpers.py l.474
+    `GradScaler(enabled=device!="cpu")`; main_pretrain.py l.322, `--device` default 'cuda' l.129)."""
+    return _amp_dtype(amp, device) == torch.float16 or (grad_scaler == 'cuda' and device.type == 'cuda')
+
 def _to(x, device):
     if isinstance(x, dict): return {k: _to(v, device) for k, v in x.items()}
     return x.to(device, non_blocking=True) if torch.is_tensor(x) else x
@@ -402,12 +410,16 @@ def schedule_steps(cfg:PretrainConfig, steps_per_epoch:int)->tuple[int, int, flo
     "(total_steps, warmup_steps, min_lr_ratio) of `make_scheduler` for `cfg.epochs` epochs of `steps_per_epoch` optimizer steps."
     return (cfg.epochs * steps_per_epoch, round(cfg.warmup_epochs * steps_per_epoch), cfg.min_lr / cfg.lr if cfg.lr else 0.)
 
-def setup_cuda(device:torch.device, tf32:bool=True):
-    """On CUDA: TF32 for fp32 matmuls and cuDNN convolutions (`tf32`; the public code sets
-    `torch.set_float32_matmul_precision('high')`) and `cudnn.benchmark` (fixed shapes: the fastest kernels are
-    measured once). Nothing on other devices."""
+def setup_cuda(device:torch.device, tf32:bool|str=False):
+    """On CUDA: TF32 for fp32 matmuls and cuDNN convolutions if `tf32` is True, neither if False (the default: exact
+    fp32), or PyTorch's defaults if 'torch' (TF32 in cuDNN convolutions, exact matmuls): the public code never sets
+    either flag, so it runs with those defaults. Also `cudnn.benchmark` (fixed shapes: the fastest kernels are
+    measured once; the public code sets it too, main_pretrain.py l.206). Nothing on other devices.
+    Raises `ValueError` for another `tf32`."""
+    if tf32 not in (True, False, 'torch'): raise ValueError(f"tf32 must be True, False or 'torch', got {tf32!r}")
     if device.type != 'cuda': return
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = bool(tf32)
+    torch.backends.cuda.matmul.allow_tf32 = bool(tf32) if tf32 != 'torch' else False
+    torch.backends.cudnn.allow_tf32 = bool(tf32)     # 'torch': True, PyTorch's default
     torch.backends.cudnn.benchmark = True
 
 # %% ../nbs/13_engine.ipynb #5e71a6e2
@@ -422,7 +434,7 @@ class Pretrainer:
         self.tasks = list(getattr(criterion, 'tasks', None) or select_tasks(cfg.tasks))
         self.export_encoder = export_encoder
         self.device = info.device
-        setup_cuda(self.device, getattr(cfg, 'tf32', True))
+        setup_cuda(self.device, getattr(cfg, 'tf32', False))
         self.step_module = PretrainStep(model, criterion).to(self.device)
         ds = getattr(loader, 'dataset', None)   # raw crops from the workers: normalize the batch on the device
         self.batch_normalizer = (BatchNormalizer(ds, self.tasks).to(self.device)
@@ -439,7 +451,7 @@ class Pretrainer:
         self.optimizer = make_optimizer(self.step_module, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2), cfg.wd_rule)
         self.scheduler = make_scheduler(self.optimizer, *schedule_steps(cfg, self.steps_per_epoch))
         self.amp_dtype = _amp_dtype(cfg.amp, self.device)
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=grad_scaler_enabled(cfg.amp, getattr(cfg, 'grad_scaler', 'fp16'), self.device))
         self.epoch, self.step, self.batch_in_epoch = 0, 0, 0
         self._resume_rng, self._epoch_rng, self._sums = None, None, None
         self.logger = None; self.history = []; self._stop_signal = None; self.stopped_by = None
@@ -915,18 +927,18 @@ def _mmearth_pretrain(
     resume:Param("continue the run in --output / --name from its checkpoint-last.pth, exactly", bool)=False,
     quiet:Param("no progress bar (one line per epoch instead)", bool)=False,
     no_tensorboard:Param("do not write TensorBoard events (written when tensorboard is installed)", bool)=False,
-    no_tf32:Param("on CUDA: exact fp32 matmuls and convolutions instead of TF32 (the public code uses TF32)", bool)=False,
+    tf32:Param("on CUDA: TF32 for fp32 matmuls and convolutions (faster; default off: exact fp32, as the public code)", bool)=False,
 ):
     """Pretrain an MMEarth MP-MAE (Nedungadi et al., ECCV 2024; multi-pretext masked autoencoder, ConvNeXt V2 encoder).
     Without arguments: a few-minute CPU run on the bundled real sample ('sample' recipe). With --data: the paper's
     full-scale recipe ('paper': 200 epochs, AdamW (0.9, 0.95), wd 0.05, blr 1.5e-4, effective batch 4096 by gradient
-    accumulation, 40 warmup epochs + cosine, mask ratio 0.6; fp32 with TF32 on GPU as the public code, --amp bf16 for speed). Multi-GPU/multi-node: launch with
+    accumulation, 40 warmup epochs + cosine, mask ratio 0.6; fp32 as the public code; --tf32 or --amp bf16 for speed). Multi-GPU/multi-node: launch with
     `torchrun --nproc_per_node G $(which mmearth_pretrain) ...` or with Slurm `srun` (one task per GPU).
     Writes <output>/checkpoint-last.pth, encoder.pth (for mmearth_eval), encoder/ (Hub-style), log.csv, summary.json."""
-    kw = {k: v for k, v in locals().items() if k not in ('recipe', 'resume', 'quiet', 'no_tensorboard', 'no_tf32') and v is not None}
+    kw = {k: v for k, v in locals().items() if k not in ('recipe', 'resume', 'quiet', 'no_tensorboard', 'tf32') and v is not None}
     if quiet: kw['progress'] = False
     if no_tensorboard: kw['tensorboard'] = False
-    if no_tf32: kw['tf32'] = False
+    if tf32: kw['tf32'] = True
     try: res = pretrain(recipe=recipe, resume=resume, **kw)
     except (NonFiniteLossError, OutputWriteError) as e:
         print(f"mmearth_pretrain: error: {e}", file=sys.stderr); raise SystemExit(2)

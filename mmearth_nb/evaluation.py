@@ -22,12 +22,12 @@ from .probe import (GeoBenchTask, GEOBENCH_TASKS, BENCHMARKS, PARTITIONS, geoben
                               check_finite, extract_features, TaskMetrics, BIGEARTHNET43_CLASSES)
 
 # %% auto #0
-__all__ = ['RECIPES', 'LOGREG_L2', 'RESULT_FIELDS', 'LEADERBOARD_FIELDS', 'mmearth_eval', 'encoder_layer_id', 'public_layer_id',
-           'param_groups_lrd', 'unet_skips', 'UpBlock', 'EncoderUNet', 'confusion_per_image', 'evaluate', 'train_model',
-           'knn_scores', 'fit_logreg', 'logreg_probe', 'average_precision_per_class', 'bootstrap_ci', 'evaluate_task',
-           'check_finite_weights', 'set_grn_eps', 'encoder_factory', 'read_results', 'result_row', 'results_markdown',
-           'leaderboard_rows', 'export_leaderboard_csv', 'results_lock', 'append_results', 'run_geobench_eval',
-           'write_bigearthnet_sample']
+__all__ = ['RECIPES', 'LOGREG_L2', 'BAND_ORDERS', 'PUBLIC_EVAL_SWAP', 'RESULT_FIELDS', 'LEADERBOARD_FIELDS', 'mmearth_eval',
+           'encoder_layer_id', 'public_layer_id', 'param_groups_lrd', 'unet_skips', 'UpBlock', 'EncoderUNet',
+           'confusion_per_image', 'evaluate', 'train_model', 'knn_scores', 'fit_logreg', 'logreg_probe',
+           'average_precision_per_class', 'bootstrap_ci', 'set_band_order', 'evaluate_task', 'check_finite_weights',
+           'set_grn_eps', 'encoder_factory', 'read_results', 'result_row', 'results_markdown', 'leaderboard_rows',
+           'export_leaderboard_csv', 'results_lock', 'append_results', 'run_geobench_eval', 'write_bigearthnet_sample']
 
 # %% ../nbs/14_evaluation.ipynb #61c63584
 RECIPES = {
@@ -348,7 +348,7 @@ def _features(make_encoder, splits, H, device, num_workers, what):
     """(encoder, [(features, targets) per split]) of the frozen encoder, from `H['feature_cache']` when it holds them
     (one `run_geobench_eval` call extracts each split once for all its LP / k-NN / logreg runs and seeds)."""
     cache, enc = H.get('feature_cache'), make_encoder(0.)
-    key = lambda d: (id(make_encoder), d.task, d.partition, d.split, d.norm, d.stats_scale, d.input_size)
+    key = lambda d: (id(make_encoder), d.task, d.partition, d.split, d.norm, d.stats_scale, d.input_size, getattr(d, 'band_order', 'name'))
     out = []
     for d in splits:
         if cache is not None and key(d) in cache: out.append(cache[key(d)]); continue
@@ -421,9 +421,30 @@ def _run_seg(make_encoder, tr, va, te, H, dl, device, mode, what):
     model.load_state_dict(state)
     return (model, hist, *_val_test(model, dl, va, te, H, device, what))
 
+# %% ../nbs/14_evaluation.ipynb #f585dfdd
+BAND_ORDERS = ('name', 'public')
+"How GEO-Bench bands reach the encoder: 'name' (each band into the channel pretrained on it) or 'public' (B8 and B8A exchanged)."
+PUBLIC_EVAL_SWAP = {'B8': 'B8A', 'B8A': 'B8'}
+"Channel (the band it was pretrained on) -> the band MMEarth-train's evaluation feeds it, where they differ."
+
+def set_band_order(ds, order:str='name'):
+    """Feed the bands of `ds` (a `GeoBenchS2Dataset`) to the encoder in `order`, in place; returns `ds`. 'name': channel
+    k receives band `S2_BANDS[k]` (the dataset's own mapping). 'public': the public evaluation's mapping (MMEarth-train
+    geobenchdataset.py with BAND_NAMES_v1_full.json, against the pretraining order of MODALITIES.py): the channel
+    pretrained on B8 receives B8A and the reverse (`PUBLIC_EVAL_SWAP`), each band normalized with its own statistics
+    (items: the default items with those two normalized channels exchanged). Raises `ValueError` for another `order`."""
+    if order not in BAND_ORDERS: raise ValueError(f"band_order must be one of {BAND_ORDERS}, got {order!r}")
+    if getattr(ds, 'band_order', 'name') != order:       # the swap is its own inverse
+        idx = [S2_BANDS.index(PUBLIC_EVAL_SWAP.get(b, b)) for b in S2_BANDS]
+        ds.sources = [ds.sources[i] for i in idx]
+        ds.mean, ds.std = ds.mean[idx], ds.std[idx]
+        ds.band_order = order
+    return ds
+
 # %% ../nbs/14_evaluation.ipynb #81c7e93f
 _OPTION_CHOICES = dict(lp_frozen_mode=('eval', 'train'), seg_optimizer=('one', 'two'), seg_encoder_group=('lrd', 'public'),
-                       multilabel_metric=('mAP', 'micro_f1'), amp=('none', 'bf16'))
+                       multilabel_metric=('mAP', 'micro_f1'), amp=('none', 'bf16'),
+                       band_order=BAND_ORDERS)
 
 def _check_options(mode:str, o:dict):
     "`ValueError` for an unknown mode or a value outside `_OPTION_CHOICES`."
@@ -464,6 +485,7 @@ def evaluate_task(make_encoder,                 # callable(drop_path_rate) -> fr
                   layer_ids:str='ours', lp_train_norm:bool=False, lp_frozen_mode:str='eval',
                   seg_optimizer:str='one', seg_encoder_group:str='lrd', multilabel_metric:str='mAP', amp:str='none',
                   norm:str='task', stats=None, stats_scale:float|None=None, input_size:int|None=None,
+                  band_order:str='name',        # 'name': each band into the channel pretrained on it; 'public': B8 <-> B8A (`set_band_order`)
                   ignore_index:int|None=None, device='auto', num_workers:int=0, seed:int=0, log=print,
                   keep_model:bool=False, n_boot:int=1000,
                   feature_cache:dict|None=None)->dict:  # frozen features shared between runs (see `_features`)
@@ -475,7 +497,7 @@ def evaluate_task(make_encoder,                 # callable(drop_path_rate) -> fr
     device, what = _resolve_device(device), str(getattr(make_encoder, 'checkpoint', 'encoder'))
     torch.manual_seed(seed); np.random.seed(seed)
     kw = dict(partition=partition, root=root, norm=norm, stats=stats, input_size=input_size, stats_scale=stats_scale)
-    tr, va, te = (GeoBenchS2Dataset(task, s, **kw) for s in ('train', 'valid', 'test'))
+    tr, va, te = (set_band_order(GeoBenchS2Dataset(task, s, **kw), band_order) for s in ('train', 'valid', 'test'))
     kind, n_classes = tr.kind, tr.n_classes
     H, R, eff = _hparams(kind, n_classes, len(tr), mode, what, opts)
     g = torch.Generator().manual_seed(seed)
@@ -757,6 +779,7 @@ def _mmearth_eval(checkpoint:str='random',     # encoder to evaluate: 'random', 
                  amp:str=None,                # 'none' (fp32, default, as the public code) or 'bf16' (autocast on CUDA)
                  grn_eps:float=None,          # GRN epsilon of the evaluated encoder (default: the checkpoint's, 1e-6; public dense model 1e-4)
                  head_init_std:float=None,    # std of the new head's init (default 2e-5)
+                 band_order:str=None,         # GEO-Bench bands -> encoder channels: 'name' (default: each band into the channel pretrained on it) or 'public' (B8 and B8A exchanged, as MMEarth-train's evaluation)
                  norm:str='task',             # input normalization: 'task' statistics, or pretraining 'l1c' / 'l2a' statistics (needs --stats)
                  stats:str=None,              # MMEarth *_band_stats.json (or its folder) for --norm l1c/l2a
                  stats_scale:float=None,      # factor from the task's band_stats.json to its files' units (default: declared per task, m-so2sat 1e-4)
@@ -779,7 +802,7 @@ def _mmearth_eval(checkpoint:str='random',     # encoder to evaluate: 'random', 
               label_smoothing=label_smoothing, min_lr=min_lr, select=select, lp_train_norm=lp_train_norm or None,
               lp_frozen_mode=lp_frozen_mode, seg_optimizer=seg_optimizer, seg_encoder_group=seg_encoder_group,
               multilabel_metric=multilabel_metric, amp=amp, head_init_std=head_init_std, norm=norm, stats=stats, stats_scale=stats_scale,
-              input_size=input_size, ignore_index=ignore_index, device=device, num_workers=num_workers, seed=seed, n_boot=n_boot)
+              input_size=input_size, ignore_index=ignore_index, device=device, num_workers=num_workers, seed=seed, n_boot=n_boot, band_order=band_order)
     run_geobench_eval(checkpoint, model, tasks, modes, partitions, output, name, geobench_dir, patch_size, quick,
                       log=(lambda *a: None) if quiet else print, fidelity=fidelity, grn_eps=grn_eps, seeds=seeds, **kw)
     if not quiet: print(f"results appended to {Path(output)/'results.csv'} (leaderboard layout: {Path(output)/'leaderboard.csv'})\n")

@@ -8,9 +8,9 @@ import re, ast
 from dataclasses import dataclass
 
 # %% auto #0
-__all__ = ['COMPONENTS', 'ENCODER_ROWS', 'DECODER_LOSS_ROWS', 'TRAINING_ROWS', 'FINETUNE_ROWS', 'EVAL_DATA_ROWS', 'DIFFERENCES',
-           'PUBLIC_CODE', 'FIDELITY_MODES', 'Difference', 'parse_differences', 'fidelity_overrides',
-           'differences_markdown']
+__all__ = ['COMPONENTS', 'ENCODER_ROWS', 'DECODER_LOSS_ROWS', 'NODATA_ROWS', 'TRAINING_ROWS', 'EVAL_RECIPE_ROWS', 'FINETUNE_ROWS',
+           'EVAL_DATA_ROWS', 'DIFFERENCES', 'PUBLIC_CODE', 'FIDELITY_MODES', 'Difference', 'parse_differences',
+           'fidelity_overrides', 'differences_markdown']
 
 # %% ../nbs/20_fidelity.ipynb #1fb8cfab
 @dataclass(frozen=True)
@@ -59,37 +59,37 @@ def parse_differences(text:str)->list[Difference]:
 
 # %% ../nbs/20_fidelity.ipynb #299da2f0
 ENCODER_ROWS = parse_differences("""
-topic:   Sentinel-2 input band order
+topic:   Sentinel-2 input band order (pretraining)
 paper:   Sec. 3, App. A: the 12 L2A bands (B10 dropped)
-public:  MODALITIES.py MODALITIES_FULL: the file order B1..B7, B8A, B8, B9, B11, B12 fed as is
-default: the same bands, each taken by name from the file (which stores B8A before B8) into the order B1..B8, B8A, B9, B11, B12 that GEO-Bench uses; equivalent up to a permutation of the first convolution, applied when released checkpoints are loaded
+public:  MODALITIES.py INP_MODALITIES (l.56-70) and MODALITIES_FULL (l.109-): the file order B1..B7, B8A, B8, B9, B11, B12, fed as is
+default: the same bands, each taken by name from the file (which stores B8A before B8) into the order B1..B8, B8A, B9, B11, B12 that GEO-Bench uses; no switch: the same function up to a permutation of the first convolution, applied when released checkpoints are loaded
 tested:  00_modalities (file order as a literal), 01_dataset (band k lands in the channel of its name), 15_checkpoints
 
 topic:   weight initialisation
 paper:   silent
-public:  models/fcmae.py FCMAE._init_weights (~l.157-178): timm trunc_normal_ without std (std 1, cut at +-2) for depthwise convs, Minkowski linears and decoder Conv2d; the encoder's own _init_weights (models/convnextv2_sparse.py l.171-180) uses std .02
-default: std .02 everywhere ('convnextv2'): the public FCMAE re-init is a bug (std= missing in 3 of its 5 calls, overriding the encoder's deliberate .02 by a 50x larger std)
+public:  models/fcmae.py FCMAE._init_weights (l.157-178), applied to the whole model (l.153) after the encoder's own init (models/convnextv2_sparse.py l.171-180: std .02 for its three Minkowski kinds): of its 5 trunc_normal_ calls, l.159 (MinkowskiConvolution) and l.175 (nn.Linear) pass std=0.02; l.162 (MinkowskiDepthwiseConvolution), l.165 (MinkowskiLinear) and l.169 (nn.Conv2d: the decoders' projection, depthwise convs and pixel heads) pass none, so timm's default std 1 cut at +-2 applies
+default: std .02 everywhere ('convnextv2'): the public re-init is a bug (a missing std= in 3 of the 5 calls replaces the encoder's deliberate .02 by std 1, 0.88 after truncation)
 option:  mpmae.init = 'fcmae'
-tested:  04_decoders and 03_encoder: measured stds against the truncated-normal formula (0.8796 for std 1 cut at +-2; .02)
+tested:  20_fidelity: the calls of the quoted lines, and the stds measured under both modes; 04_decoders and 03_encoder
 
 topic:   GRN pooling in the sparse encoder
 paper:   silent; ConvNeXt V2's GRN (Woo et al. 2023) is per sample
 public:  models/sparse_norm_layers.py MinkowskiGRN.forward (l.28): torch.norm(x.F, p=2, dim=0), over every site of the whole batch
 default: per sample ('sample'): pooling over the batch is a bug (a sample's features depend on the other samples of its batch)
 option:  encoder.grn_pool = 'batch'
-tested:  03_encoder: batch-pooled GRN written out in the test; sparse = masked reference
+tested:  20_fidelity: the quoted line's norm over all sites under both modes; 03_encoder: sparse = masked reference
 
-topic:   visible no-data pixels
+topic:   visible no-data pixels (input sites)
 paper:   Sec. 4.1: only masked patches are removed
-public:  models/convnextv2_sparse.py forward (~l.196-199): x *= 1 - mask; to_sparse(x) (MinkowskiEngine to_sparse keeps sites with abs(x).sum(channels) != 0), so visible pixels whose normalized bands are all 0 are dropped
-default: the paper: every visible site is encoded
-option:  encoder.drop_zero_sites = True
-tested:  03_encoder: sites = visible & any band != 0, computed in the test; sparse = masked reference
+public:  models/convnextv2_sparse.py forward (l.196-199): x *= 1 - mask, then to_sparse(x), which keeps the sites where abs(x).sum(channels) != 0 (MinkowskiEngine MinkowskiOps.py to_sparse); a visible no-data pixel is never 0 there (NaN at HEAD, see 'Sentinel-2 input no-data'; -mean/std before commit 1f368b3), so every visible pixel is encoded
+default: the paper = the public code: every visible site is encoded; no switch needed. `drop_zero_sites=True` (drop visible pixels whose normalized bands are all 0, i.e. this project's zero-filled no-data) is this project's own variant, not the public behaviour
+option:  encoder.drop_zero_sites
+tested:  20_fidelity: a visible NaN pixel survives x *= 1 - mask and is not all 0; 03_encoder: sites = visible & any band != 0
 
 topic:   padding of the dense fine-tuning encoder
 paper:   silent
-public:  models/convnextv2.py ConvNeXtV2.__init__: the dense classification model pads the initial conv with 0 and the stem with ks//2, unlike the sparse pretraining geometry
-default: pad as the sparse pretraining did (the dense, masked and sparse encoders share one geometry and one state dict)
+public:  models/convnextv2.py ConvNeXtV2.__init__: the dense model that fine-tuning loads the sparse weights into pads its initial 3x3 conv with 0 (l.109: 112 px in, 110 out) and its stem with ks//2 (l.120), unlike the sparse pretraining geometry (submanifold convolutions keep every site)
+default: pad as the sparse pretraining did (the dense, masked and sparse encoders share one geometry and one state dict); no switch: a bug not worth reproducing (the fine-tuned encoder computes another function than the one pretrained, shifted by a pixel and cropped), which would need a second encoder geometry
 tested:  15_checkpoints
 """)
 "Rows of the table: the input and the encoder."
@@ -98,36 +98,43 @@ tested:  15_checkpoints
 DECODER_LOSS_ROWS = parse_differences("""
 topic:   image-level heads: tokens pooled
 paper:   Sec. 4.1: pooled over the decoded non-visible (masked) patches
-public:  models/fcmae.py forward_decoder (~l.262): x_.mean(dim=[-2, -1]) over all tokens
+public:  models/fcmae.py forward_decoder (l.262): x_.mean(dim=[-2, -1]) over all tokens
 default: the paper: masked tokens ('masked')
 option:  mpmae.image_pool = 'all'
-tested:  04_decoders: ImageHead against the formula for the 4 pool/norm combinations
+tested:  20_fidelity: the quoted mean over all tokens under both modes; 04_decoders: ImageHead against the formula for the 4 pool/norm combinations
 
 topic:   image-level heads: LayerNorm
 paper:   silent
-public:  models/fcmae.py forward_decoder (~l.260): layer_norm_tmp on the decoded tokens before the mean, one module shared by all image tasks (~l.146)
-default: as the public code ('tokens'), with one LayerNorm per head (released checkpoints copy layer_norm_tmp into each)
+public:  models/fcmae.py forward_decoder (l.260): layer_norm_tmp on the decoded tokens before the mean, one module shared by all image tasks (l.146-148)
+default: as the public code ('tokens'), with one LayerNorm per head (released checkpoints copy layer_norm_tmp into each); no switch needed
 option:  mpmae.image_norm
 tested:  04_decoders; image_norm='pooled' (LayerNorm of the pooled vector) is this project's earlier variant
 
 topic:   decoder blocks
 paper:   Sec. 4.1: a separate decoder h_t for each task
-public:  models/fcmae.py __init__ (~l.119-121, 137, 145): one Block list wrapped in nn.Sequential and used for every modality (shared weights)
+public:  models/fcmae.py __init__ (l.119-121, 137, 145): one Block list wrapped in nn.Sequential and used for every modality (shared weights)
 default: the paper: one decoder block per task
 option:  mpmae.shared_decoder = True
-tested:  04_decoders: one module, 11 blocks fewer, same predictions
+tested:  20_fidelity: one module for every task under --fidelity public only; 04_decoders: 11 blocks fewer, same predictions
+
+topic:   decoder GRN eps
+paper:   silent
+public:  models/fcmae.py l.17 and l.119-121: the decoder blocks are the dense models/convnextv2.py Block (GRN at l.36), whose GRN divides by mean + 1e-4 (models/norm_layers.py l.43)
+default: 1e-6, the encoder's GRN eps (models/sparse_norm_layers.py l.29; one GRN module for encoder and decoders); the two differ only where the mean channel norm is near 1e-4, i.e. for near-zero activations
+option:  mpmae.decoder_grn_eps = 0.0001
+tested:  20_fidelity: eps read from the quoted norm_layers.py line, the decoder GRN against the formula under both modes; 04_decoders
 
 topic:   norm_pix_loss (Sentinel-2 target)
 paper:   Sec. 5.2: local target patch normalization, as MAE [22]
-public:  models/fcmae.py FCMAE.forward_loss (~l.377-382): mean and unbiased variance over all p*p*C values of a patch, eps 1e-6
-default: MAE's per-patch normalization over p*p*C (paper = public code)
+public:  models/fcmae.py FCMAE.forward_loss (l.377-382): mean and unbiased variance over all p*p*C values of a patch, eps 1e-6
+default: MAE's per-patch normalization over p*p*C (paper = public code); no switch needed
 option:  loss.norm_pix
 tested:  05_loss: the default Sentinel-2 loss against MAE's formula written in the test; norm_pix='channel' is this project's own per-band variant
 
 topic:   no-data in pixel-level continuous targets
 paper:   silent (Sec. 5.2: missing *input* pixels become 0)
-public:  models/fcmae.py FCMAE.forward (~l.441-449): nan_to_num(nan=0) of sentinel2, sentinel1, aster, canopy_height_eth targets, kept in the loss; image-level NaN excluded in forward_loss (~l.296-298)
-default: as the public code (paper silent): NaN targets count as 0 ('zero')
+public:  models/fcmae.py FCMAE.forward (l.441-449): nan_to_num(nan=0) of sentinel2, sentinel1, aster, canopy_height_eth targets, kept in the loss; image-level NaN excluded in forward_loss (l.296-298)
+default: as the public code (paper silent): NaN targets count as 0 ('zero'); no switch needed
 option:  loss.nan_targets
 tested:  05_loss: canopy loss = mean of pred^2 over masked pixels; nan_targets='ignore' excludes them (against a naive loop)
 
@@ -136,59 +143,100 @@ paper:   eq. 1: sum_t L_t / sigma_t^2 + log sigma_t, i.e. exp(-s_t) L_t + s_t / 
 public:  custom_loss.py UncertaintyWeightingStrategy.forward (l.24): exp(-log_vars) * L + log_vars
 default: the paper's eq. 1 ('paper')
 option:  loss.uncertainty = 'public_code'
-tested:  05_loss: eq. 1 by hand in both forms, and where each puts its optimum (paper: sigma^2 = 2L, public: sigma^2 = L)
+tested:  20_fidelity: the quoted formula against MultiTaskLoss under both modes; 05_loss: eq. 1 by hand, and where each puts its optimum
 """)
 "Rows of the table: the decoders and the loss."
+
+# %% ../nbs/20_fidelity.ipynb #acd538bc
+NODATA_ROWS = parse_differences("""
+topic:   Sentinel-2 input no-data
+paper:   Sec. 5.2: missing input pixels are replaced by zeros (the mean); App. A: images with no-data at the orbit boundary were discarded
+public:  mmearth_dataset.py l.110-114 turns raw 0 (MODALITIES.py NO_DATA_VAL l.38) into NaN before normalizing (l.122-135, since commit 1f368b3; before it, 0 was normalized to -mean/std); models/fcmae.py l.439 binds imgs before the nan_to_num loop (l.445-449) builds new tensors, so the encoder receives NaN, which survives x *= 1 - mask and to_sparse (models/convnextv2_sparse.py l.197-199), spreads through the convolutions and makes the loss NaN: engine_pretrain.py l.83-85 stops the run
+default: the paper: 0 after normalization; no switch: a bug not worth reproducing (the public run stops at the first batch holding a zero Sentinel-2 value)
+tested:  20_fidelity: torch.nan_to_num returns a new tensor (the bound input keeps its NaN) and NaN * 0 is NaN; 01_dataset: no-data found on raw values
+
+topic:   no-data of canopy height and ASTER targets
+paper:   silent
+public:  mmearth_dataset.py l.110-114 compares the raw values with MODALITIES.py NO_DATA_VAL: 255 for canopy_height_eth (l.44), stored as int8, and -inf for aster (l.43), stored as int16: neither can ever match, so no-data values are normalized and trained on as heights and elevations
+default: no-data found on the raw values in the file's dtype (int8 -1, int16 minimum) and excluded; no switch: a bug not worth reproducing
+tested:  20_fidelity: the public comparisons on int8 / int16 arrays never match, the project's nodata_mask does; 01_dataset
+
+topic:   biome and eco_region tiles without a class
+paper:   silent (Sec. 4.2: no-data is excluded from the loss)
+public:  mmearth_dataset.py l.110-114, 137-140 turn 255 / 65535 into NaN and then -1; models/fcmae.py forward_loss (l.285-288) takes torch.argmax of the one-hot vector and applies CrossEntropyLoss, so an all-zero or all-no-data tile is trained as class 0
+default: ignored (target -1): training an unknown biome as biome 0 is a bug
+option:  loss.onehot_nodata = 'class0'
+tested:  20_fidelity: the quoted argmax on all-zero / all -1 vectors, the loss under both modes; 05_loss
+""")
+"Rows of the table: no-data in inputs and targets."
 
 # %% ../nbs/20_fidelity.ipynb #9db10ae9
 TRAINING_ROWS = parse_differences("""
 topic:   weight-decay groups (pretraining)
 paper:   silent (Sec. 5.2: 'We mainly followed the ConvNeXt V2 hyperparameter settings')
-public:  main_pretrain.py l.288-296: optim_factory.add_weight_decay (timm optim_factory.py l.52: no decay only for ndim <= 1 or .bias), so GRN gamma/beta ((1,C) / (1,1,1,C)) and the mask token are decayed; log_vars (custom_loss.py l.17, 1-D) are not
-default: as the public code ('timm')
+public:  main_pretrain.py l.312-320: optim_factory.add_weight_decay (timm: no decay only for ndim <= 1 or .bias), so GRN gamma/beta ((1,C) / (1,1,1,C)) and the mask token are decayed; log_vars (custom_loss.py l.17, 1-D) are not
+default: as the public code ('timm'); no switch needed
 option:  pretrain.wd_rule
 tested:  10_training: parameter groups of a stand-in net against literal lists for both rules; wd_rule='project' exempts GRN and the mask token
 
 topic:   precision (pretraining)
 paper:   silent
-public:  main_pretrain.py l.155: --use_mixed defaults to False (not set in TRAINING.md nor slurm_scripts/slurm_pretrain.sh), so engine_pretrain.py l.59 autocast(bfloat16, enabled=use_mixed) is off: fp32; l.205 TF32 matmuls, l.212 cudnn.benchmark
-default: as the public code: fp32 (amp='none') with TF32 and cudnn.benchmark on CUDA
+public:  main_pretrain.py l.156: --use_mixed defaults to False (set neither in TRAINING.md nor in slurm_scripts/slurm_pretrain.sh), so engine_pretrain.py l.63 torch.cuda.amp.autocast(enabled=use_mixed), fp16 when on, is off: fp32
+default: as the public code: fp32 (amp='none'); --amp bf16 or fp16 are faster options; no switch needed
 option:  pretrain.amp
-tested:  13_engine: make_config('paper').amp == 'none' and the setup_cuda flags; --amp bf16 is the faster option, --no_tf32 exact fp32
+tested:  20_fidelity: the quoted default under both modes; 13_engine
 
+topic:   TF32 (pretraining)
+paper:   silent
+public:  nothing in the repository sets torch.backends.cuda.matmul.allow_tf32, cudnn.allow_tf32 or set_float32_matmul_precision; main_pretrain.py l.206 sets only cudnn.benchmark = True. PyTorch's defaults then apply: exact fp32 matmuls (Linear layers), TF32 in cuDNN convolutions (the dense decoder convs)
+default: exact fp32 matmuls and convolutions (tf32=False); --tf32 turns TF32 on for both (faster)
+option:  pretrain.tf32 = 'torch'
+tested:  20_fidelity: the flags under both modes against those of a fresh PyTorch process; 13_engine
+
+topic:   loss scaling in fp32 (pretraining)
+paper:   silent
+public:  helpers.py l.474: NativeScalerWithGradNormCount builds torch.cuda.amp.GradScaler(enabled=device != "cpu"), built at main_pretrain.py l.322 with --device cuda (l.129) whatever --use_mixed says: the loss is scaled and steps whose gradients are not finite are skipped silently, in fp32 too
+default: a GradScaler only with fp16 ('fp16'): in fp32 it only hides non-finite gradients (a leftover of the fp16 path, a bug); the project stops on a non-finite loss instead
+option:  pretrain.grad_scaler = 'cuda'
+tested:  20_fidelity: the quoted enabled= condition under both modes; 13_engine
+""")
+"Rows of the table: pretraining."
+
+# %% ../nbs/20_fidelity.ipynb #422ebbe2
+EVAL_RECIPE_ROWS = parse_differences("""
 topic:   label smoothing (fine-tuning, linear probe)
 paper:   silent
-public:  slurm_scripts/slurm_fine_tune_all.sh l.59 --smoothing 0.2; main_finetune.py criterion_fn (timm LabelSmoothingCrossEntropy; custom_loss.py l.33-51 binary targets y(1-s) + (1-y)s); slurm_fine_tune_seg_all.sh l.57 --smoothing 0
-default: as the public code: 0.2 for classification, 0 for segmentation
+public:  slurm_scripts/slurm_fine_tune_all.sh l.59 --smoothing 0.2; main_finetune.py criterion_fn (timm LabelSmoothingCrossEntropy; custom_loss.py l.33-51 binary targets y(1-s) + (1-y)s); slurm_fine_tune_seg_all.sh l.56 --smoothing 0
+default: as the public code: 0.2 for classification, 0 for segmentation; no switch needed
 option:  eval.label_smoothing
 tested:  14_evaluation: the smoothed losses computed by hand
 
 topic:   weight decay (evaluation)
 paper:   silent (fixes epochs, effective batch and base lr)
-public:  slurm_scripts/slurm_fine_tune_all.sh l.54, slurm_fine_tune_seg_all.sh l.52: --weight_decay 0.3
-default: as the public code: 0.3 for linear probe and fine-tune
+public:  slurm_scripts/slurm_fine_tune_all.sh l.54, slurm_fine_tune_seg_all.sh l.51: --weight_decay 0.3
+default: as the public code: 0.3 for linear probe and fine-tune; no switch needed
 option:  eval.weight_decay
 tested:  14_evaluation: the optimizer's groups
 
 topic:   warmup and final learning rate (evaluation)
 paper:   silent
-public:  slurm_fine_tune_all.sh l.51, seg l.49: --warmup_epochs 0; helpers.adjust_learning_rate: cosine to --min_lr 1e-6
-default: as the public code: no warmup, cosine to 1e-6
+public:  slurm_fine_tune_all.sh l.51, slurm_fine_tune_seg_all.sh l.48: --warmup_epochs 0; helpers.adjust_learning_rate: cosine to --min_lr 1e-6
+default: as the public code: no warmup, cosine to 1e-6; no switch needed
 option:  eval.warmup_epochs
 tested:  14_evaluation: the learning rate against the cosine formula at every step
 
 topic:   random erasing
 paper:   silent
-public:  slurm_fine_tune_all.sh l.56 --reprob 0.25, but geobenchdataset.py builds the datasets with transform=None (and the FFCV pipelines only decode), so it is never applied
-default: none, as the public runs actually do
+public:  slurm_fine_tune_all.sh l.56 --reprob 0.25, but geobenchdataset.py builds the datasets with transform=None (l.163-164 apply it only when given; the FFCV pipelines only decode), so it is never applied
+default: none, as the public runs actually do; no switch needed
 
 topic:   U-Net skips (segmentation)
 paper:   Sec. 4.1: the MMEarth stem exists so that high-resolution features inform same-resolution representations via the skip connections; Sec. 5.2: upsampling block = nearest upsampling, conv 3x3, LayerNorm, GELU
-public:  models/convnextv2_unet.py: UpsampleBlock (~l.52-65); encoder() (~l.223-243) appends the initial conv and stem outputs, then stages 1 and 2; decoder() (~l.245-257); channels halve per level
-default: as the public code (skips at input resolution, at the stem stride, then the stages); the original stem has no input-resolution skip, as there
+public:  models/convnextv2_unet.py: UpsampleBlock (l.52-65); encoder() (l.223-243) appends the initial conv and stem outputs, then stages 1 and 2; decoder() (l.245-257); channels halve per level
+default: as the public code (skips at input resolution, at the stem stride, then the stages); the original stem has no input-resolution skip, as there; no switch needed
 tested:  14_evaluation: a one-pixel change of the input-resolution skip changes the logits in its 3x3 neighbourhood only; Atto decoder channels as a literal
 """)
-"Rows of the table: pretraining and the evaluation recipe."
+"Rows of the table: the evaluation recipe."
 
 # %% ../nbs/20_fidelity.ipynb #371dcfb2
 FINETUNE_ROWS = parse_differences("""
@@ -197,85 +245,92 @@ paper:   silent
 public:  optim_factory.py get_num_layer_for_convnext_single (l.31-47): the stem gets the head's id (full learning rate), downsample_layers.k gets sum(depths[:k]) + 1
 default: the stem decays most (it is the first layer): the public numbering is a bug (the stem, the layer furthest from the head, learns at the head's rate)
 option:  eval.layer_ids = 'public'
-tested:  14_evaluation: literal ids (13, 1, 5, 10, 12)
+tested:  20_fidelity: ids and the stem's lr scale from the quoted rule under both modes; 14_evaluation: literal ids (13, 1, 5, 10, 12)
 
 topic:   segmentation: one optimizer for both phases
 paper:   Sec. 5.2: 50 epochs with the encoder frozen, then 150 epochs end to end
-public:  main_finetune.py main loop: `if epoch == 50: optimizer.add_param_group(...)` within one --epochs 200 run (one optimizer, one schedule)
-default: as the public code: one optimizer and one schedule
+public:  main_finetune.py l.598-619: `if epoch == 50: optimizer.add_param_group(...)` within one --epochs 200 run (one optimizer, one schedule)
+default: as the public code: one optimizer and one schedule; no switch needed
 option:  eval.seg_optimizer
 tested:  14_evaluation: schedule counts ([3] vs [1, 2] with seg_optimizer='two')
 
 topic:   segmentation: the encoder group added in phase 2
 paper:   silent
-public:  main_finetune.py: the group added at epoch 50 takes the optimizer's default weight_decay=0.0 (create_optimizer sets weight_decay = 0.0 after building its groups) and no layer-decay scale
+public:  main_finetune.py l.612-619: the group added at epoch 50 takes the optimizer's defaults, weight_decay 0.0 (optim_factory.py create_optimizer l.169 sets weight_decay = 0.0 after building its groups), and no layer-decay scale
 default: layer-decayed groups with weight decay: the public behaviour is a bug (the encoder escapes both the decay and the layer-wise lr)
 option:  eval.seg_encoder_group = 'public'
 tested:  14_evaluation: the added group is (all encoder parameters, weight decay 0.0)
 
 topic:   which epoch is tested
 paper:   silent
-public:  main_finetune.py "RUN ON TEST SET": loads checkpoint-99.pth / checkpoint-199.pth, the last epoch (best validation is only logged)
-default: as the public code: the last epoch ('last'); not a selection on the test set
+public:  main_finetune.py l.711-721 ("RUN ON TEST SET"): loads checkpoint-99.pth / checkpoint-199.pth, the last epoch (best validation is only logged)
+default: as the public code: the last epoch ('last'); not a selection on the test set; no switch needed
 option:  eval.select
 tested:  14_evaluation: last vs best-validation weights (select='best_val')
 
 topic:   linear probe head
 paper:   Sec. 5: only the last linear layer is learnt
-public:  helpers.load_custom_checkpoint, linear-probe branch: everything frozen including the final norm; new head trunc_normal_(std=2e-5)
-default: paper = public: LayerNorm frozen, head init std 2e-5
+public:  helpers.py load_custom_checkpoint (l.799-), linear-probe branch: everything frozen including the final norm; new head trunc_normal_(std=2e-5) (l.866, 999)
+default: paper = public: LayerNorm frozen, head init std 2e-5; no switch needed
 option:  eval.lp_train_norm
 tested:  14_evaluation: trainable-parameter count and the head std
 
 topic:   drop path in the linear probe
 paper:   silent
-public:  linear-probe runs pass --drop_path 0.1 and train_one_epoch calls model.train(), so stochastic depth is active in the frozen encoder
+public:  linear-probe runs pass --drop_path 0.1 and engine_finetune.py train_one_epoch calls model.train() (l.71), so stochastic depth is active in the frozen encoder
 default: frozen encoder in eval mode, its features computed once ('eval'): stochastic features in a frozen encoder are a bug
 option:  eval.lp_frozen_mode = 'train'
-tested:  14_evaluation: two passes differ in 'train' mode, identical by default
+tested:  20_fidelity: the frozen encoder's mode in a training forward under both modes; 14_evaluation: two passes differ in 'train' mode, identical by default
 """)
 "Rows of the table: fine-tuning and the linear probe."
 
 # %% ../nbs/20_fidelity.ipynb #88eea840
 EVAL_DATA_ROWS = parse_differences("""
-topic:   GRN eps
+topic:   evaluation band order (B8 and B8A)
+paper:   silent (Sec. 5.1: GEO-Bench's Sentinel-2 bands)
+public:  geobenchdataset.py l.44-56, 79, 97-105 read each task's bands in the order of BAND_NAMES_v1_full.json (B8 before B8A: l.10-11 for m-eurosat, l.51-52 for m-bigearthnet, l.24-26 for m-so2sat) into an encoder pretrained with B8A before B8 (MODALITIES.py INP_MODALITIES l.56-70): fine-tuning and linear probing feed B8 into the channel pretrained on B8A and the reverse (m-so2sat too); the paper's Table 4 was computed so
+default: each band into the channel pretrained on it ('name'): the public mapping is a bug
+option:  eval.band_order = 'public'
+tested:  20_fidelity: the channel receiving each band, from the two quoted lists, under both modes; 14_evaluation
+
+topic:   GRN eps (evaluation)
 paper:   silent
-public:  models/sparse_norm_layers.py l.29: 1e-6 in the sparse pretraining encoder; models/norm_layers.py l.41-42: 1e-4 in the dense fine-tuning model
+public:  models/sparse_norm_layers.py l.29: 1e-6 in the sparse pretraining encoder; models/norm_layers.py l.43: 1e-4 in the dense fine-tuning model
 default: 1e-6 in pretraining and evaluation: the function that was pretrained; evaluating with 1e-4 is a bug of the public fine-tuning model
 option:  eval.grn_eps = 0.0001
-tested:  14_evaluation: GRN output against the formula; 03_encoder (grn_eps passes through the factories)
+tested:  20_fidelity (the encoder's GRN eps under both modes); 14_evaluation: GRN output against the formula; 03_encoder
 
 topic:   multi-label metric (BigEarthNet)
 paper:   Sec. 5.1: mAP
-public:  engine_finetune.py eval_metrics_generator: F1Score(multilabel, average="micro") for m-bigearthnet
+public:  engine_finetune.py eval_metrics_generator (l.48): F1Score(multilabel, average="micro") for m-bigearthnet
 default: the paper: mAP
 option:  eval.multilabel_metric = 'micro_f1'
-tested:  07_probe: both metrics computed by hand (`TaskMetrics`); 14_evaluation: the option reports and selects by micro F1
+tested:  20_fidelity: micro F1 from its definition, the primary metric under both modes; 07_probe: both metrics computed by hand (`TaskMetrics`); 14_evaluation: the option reports and selects by micro F1
 
 topic:   precision (evaluation)
 paper:   silent
-public:  main_finetune.py --use_amp defaults to False: fp32
-default: as the public code: fp32 (amp='none')
+public:  main_finetune.py l.379-384: --use_amp defaults to False: fp32 (and no loss scaler: engine_finetune.py l.127)
+default: as the public code: fp32 (amp='none'); no switch needed
 option:  eval.amp
 tested:  14_evaluation (the cuda cell runs bf16)
 
 topic:   So2Sat band statistics
 paper:   silent
-public:  geobenchdataset.py __getitem__: `if self.dataset_name == "m-so2sat": mean = mean / 10000` (and std)
-default: as the public code, decided from the task's declared name (task_specs.pkl), never from the data
+public:  geobenchdataset.py __getitem__ (l.143-147): `if self.dataset_name == "m-so2sat": mean = mean / 10000` (and std)
+default: as the public code, decided from the task's declared name (task_specs.pkl), never from the data; no switch needed
 option:  eval.stats_scale
 tested:  07_probe: So2Sat-copy tests; an all-zero first sample changes nothing
 
 topic:   few-shot partitions
 paper:   Fig. 3: fine-tuning on 1%-100% of the training data
-public:  geobenchdataset.py drop_last=True and engine_finetune.py steps only when (step + 1) % update_freq == 0: with fewer than ~1024 samples per epoch the optimizer never steps
-default: the effective batch is clamped to the training-set size: the public behaviour (no training at all) is a bug
+public:  geobenchdataset.py drop_last=is_train (l.299, 360) and engine_finetune.py steps only when (step + 1) % update_freq == 0 (l.139-149): with fewer than ~1024 samples per epoch the optimizer never steps
+default: the effective batch is clamped to the training-set size; no switch: a bug not worth reproducing (no training at all)
 tested:  14_evaluation: effective_batch == 16 on a 16-sample partition
 """)
 "Rows of the table: evaluation numerics, metrics and data."
 
 # %% ../nbs/20_fidelity.ipynb #7efeba37
-DIFFERENCES = ENCODER_ROWS + DECODER_LOSS_ROWS + TRAINING_ROWS + FINETUNE_ROWS + EVAL_DATA_ROWS
+DIFFERENCES = ENCODER_ROWS + DECODER_LOSS_ROWS + NODATA_ROWS + TRAINING_ROWS + EVAL_RECIPE_ROWS + FINETUNE_ROWS + EVAL_DATA_ROWS
 "Every difference between the paper, the public code and this project (the appendix table)."
 
 # %% ../nbs/20_fidelity.ipynb #fb3e489a

@@ -187,13 +187,17 @@ class MultiTaskLoss(nn.Module):
       `norm_pix`: 'patch' = MAE's, over all p*p*C values of a patch (paper Sec. 5.2, default) or 'channel' (this
       project's earlier variant: per patch and band).
     - `nan_targets`: NaN in pixel-level continuous targets 'zero' = set to 0 (the mean) and kept in the loss (public
-      code; the paper is silent; default) or 'ignore' = excluded. Image-level NaN and categorical no-data are always excluded.
+      code; the paper is silent; default) or 'ignore' = excluded. Image-level NaN and categorical no-data are excluded, except:
+    - `onehot_nodata`: image-level one-hot targets (biome, eco_region) with no class (all zero or all no-data, target -1):
+      'ignore' (default) or 'class0' = trained as class 0, as the public code (argmax of such a vector, MMEarth-train
+      models/fcmae.py l.285-288 after mmearth_dataset.py l.110-114, 137-140).
     - `check`: class-range checks of categorical targets: True, False, or None = on for CPU tensors and off for
       CUDA tensors (a check reads the target's range on the host: one synchronisation each).
     A task with no valid (non-no-data, masked) target element contributes exactly 0 to `total` and its gradients.
     Raises `KeyError` if a task's prediction or target is missing, `ValueError` for bad shapes or options."""
     def __init__(self, tasks='all', weighting:str='uncertainty', patch_size:int=16, norm_pix_loss:bool=True,
-                 norm_pix:str='patch', uncertainty:str='paper', check:bool|None=None, nan_targets:str='zero'):
+                 norm_pix:str='patch', uncertainty:str='paper', check:bool|None=None, nan_targets:str='zero',
+                 onehot_nodata:str='ignore'):
         super().__init__()
         if weighting not in ('uncertainty', 'equal'):
             raise ValueError(f"MultiTaskLoss: weighting must be 'uncertainty' or 'equal', got {weighting!r}")
@@ -203,7 +207,9 @@ class MultiTaskLoss(nn.Module):
             raise ValueError(f"MultiTaskLoss: norm_pix must be 'channel' or 'patch', got {norm_pix!r}")
         if nan_targets not in ('ignore', 'zero'):
             raise ValueError(f"MultiTaskLoss: nan_targets must be 'ignore' or 'zero', got {nan_targets!r}")
-        self.tasks, self.nan_targets = select_tasks(tasks), nan_targets
+        if onehot_nodata not in ('ignore', 'class0'):
+            raise ValueError(f"MultiTaskLoss: onehot_nodata must be 'ignore' or 'class0', got {onehot_nodata!r}")
+        self.tasks, self.nan_targets, self.onehot_nodata = select_tasks(tasks), nan_targets, onehot_nodata
         self.weighting, self.uncertainty, self.patch_size, self.check = weighting, uncertainty, patch_size, check
         self.norm_pix = {t: (norm_pix if norm_pix_loss and TASKS[t].norm_pix_loss else None) for t in self.tasks}
         if weighting == 'uncertainty': self.log_vars = nn.Parameter(torch.zeros(len(self.tasks)))
@@ -216,7 +222,10 @@ class MultiTaskLoss(nn.Module):
                            f"{sorted(preds)}, targets for {sorted(targets)}")
         total, per_task = self.log_vars.new_zeros(()), {}
         for i, t in enumerate(self.tasks):
-            L, n = task_loss(t, preds[t], targets[t], mask, self.patch_size, self.norm_pix[t], self.check, self.nan_targets)
+            y = targets[t]
+            if self.onehot_nodata == 'class0' and TASKS[t].is_categorical and not TASKS[t].is_pixel:
+                y = torch.where(y == IGNORE_INDEX, 0, y)
+            L, n = task_loss(t, preds[t], y, mask, self.patch_size, self.norm_pix[t], self.check, self.nan_targets)
             per_task[t] = L
             if self.weighting == 'equal': total = total + L
             else:
