@@ -59,7 +59,7 @@ def s2_band_sources(available:list, fill:dict|None=S2_FILL, task:str='task')->li
                                  f"(input order {list(S2_BANDS)}); available bands: {list(available)}")
     return out
 
-# %% ../nbs/07_probe.ipynb #af99dc87
+# %% ../nbs/07_probe.ipynb #ba2647b6
 class _NoGeoBench(pickle.Unpickler):
     "Unpickles a GEO-Bench sample's metadata without the `geobench` package: its objects become empty stand-ins."
     def find_class(self, module, name):
@@ -91,7 +91,7 @@ BIGEARTHNET43_CLASSES = (
     'Intertidal flats', 'Water courses', 'Water bodies', 'Coastal lagoons', 'Estuaries', 'Sea and ocean')
 "The 43 BigEarthNet v1 (CORINE level-3) classes in BigEarthNet's label order (= m-bigearthnet's)."
 
-# %% ../nbs/07_probe.ipynb #9642a5f1
+# %% ../nbs/07_probe.ipynb #572511e2
 class GeoBenchSplit(Dataset):
     """One split of a GEO-Bench task folder as `(image, target)` pairs (see `__getitem__`). Paper Sec. 5.1, appendix B, D.2.
     Raises `FileNotFoundError` for a folder without `default_partition.json`, `ValueError` for an unknown split and (from
@@ -115,7 +115,7 @@ class GeoBenchSplit(Dataset):
 
     def __len__(self): return len(self.names)
 
-# %% ../nbs/07_probe.ipynb #d586cc47
+# %% ../nbs/07_probe.ipynb #b704328e
 @patch
 def __getitem__(self:GeoBenchSplit, i:int)->tuple[torch.Tensor, torch.Tensor]:
     """`(image (12, S, S) float32 standardized, target)`; target multi-hot float32 `(K,)`, int64 `()` or int64 mask `(S, S)`.
