@@ -17,9 +17,9 @@ from fastcore.script import call_parse
 from .modalities import S2_BANDS, S2_FILE_BANDS, GEOBENCH_S2_NAMES, band_indices
 from .training import hyphen_cli, WarmupCosine, no_weight_decay
 from .encoder import LayerNorm
-from .probe import (GeoBenchTask, GEOBENCH_TASKS, BENCHMARKS, PARTITIONS, geobench_root, task_dir, parse_tasks,
-                              GeoBenchS2Dataset, GeoBenchReadError, write_geobench_task, EncoderClassifier, NonFiniteError,
-                              check_finite, extract_features, TaskMetrics, BIGEARTHNET43_CLASSES)
+from .probe import GeoBenchTask, GEOBENCH_TASKS, EncoderClassifier, BIGEARTHNET43_CLASSES
+from .geobench_data import (BENCHMARKS, PARTITIONS, geobench_root, task_dir, parse_tasks, GeoBenchS2Dataset, GeoBenchReadError,
+                                      write_geobench_task, NonFiniteError, check_finite, extract_features, TaskMetrics)
 
 # %% auto #0
 __all__ = ['RECIPES', 'LOGREG_L2', 'BAND_ORDERS', 'PUBLIC_EVAL_SWAP', 'RESULT_FIELDS', 'LEADERBOARD_FIELDS', 'mmearth_eval',

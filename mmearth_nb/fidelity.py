@@ -305,7 +305,7 @@ paper:   Sec. 5.1: mAP
 public:  engine_finetune.py eval_metrics_generator (l.48): F1Score(multilabel, average="micro") for m-bigearthnet
 default: the paper: mAP
 option:  eval.multilabel_metric = 'micro_f1'
-tested:  20_fidelity: micro F1 from its definition, the primary metric under both modes; 07_probe: both metrics computed by hand (`TaskMetrics`); 14_evaluation: the option reports and selects by micro F1
+tested:  20_fidelity: micro F1 from its definition, the primary metric under both modes; 23_geobench: both metrics computed by hand (`TaskMetrics`); 14_evaluation: the option reports and selects by micro F1
 
 topic:   precision (evaluation)
 paper:   silent
@@ -319,7 +319,7 @@ paper:   silent
 public:  geobenchdataset.py __getitem__ (l.143-147): `if self.dataset_name == "m-so2sat": mean = mean / 10000` (and std)
 default: as the public code, decided from the task's declared name (task_specs.pkl), never from the data; no switch needed
 option:  eval.stats_scale
-tested:  07_probe: So2Sat-copy tests; an all-zero first sample changes nothing
+tested:  23_geobench: So2Sat-copy tests; an all-zero first sample changes nothing
 
 topic:   few-shot partitions
 paper:   Fig. 3: fine-tuning on 1%-100% of the training data

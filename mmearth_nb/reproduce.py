@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 from fastcore.script import call_parse
 from .training import hyphen_cli, writing
-from .probe import GEOBENCH_TASKS, geobench_root, task_dir
+from .probe import GEOBENCH_TASKS
+from .geobench_data import geobench_root, task_dir
 from .modalities import DATASET_VERSIONS, select_tasks
 
 # %% auto #0
@@ -181,7 +182,7 @@ def cell_passes(kind:str, mode:str, n:tuple, side:int, epochs:int, frozen_epochs
 # %% ../nbs/21_reproduce.ipynb #3c08c106
 def task_sizes(task:str, root)->tuple[tuple, int, str]:
     "((n_train, n_valid, n_test) of the `default` partition, input side in px, kind) of a GEO-Bench task under `root`."
-    from mmearth_nb.probe import _geobench, _label_kind
+    from mmearth_nb.geobench_data import _geobench, _label_kind
     d = task_dir(task, root)
     part = json.loads((d/'default_partition.json').read_text())
     specs = _geobench(d.parent.parent).load_task_specs(d)
