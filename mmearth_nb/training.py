@@ -405,7 +405,9 @@ _EVAL = dict(
     lp_frozen_mode=one_of(('eval', 'train')), seg_optimizer=one_of(('one', 'two')), seg_encoder_group=one_of(('lrd', 'public')),
     multilabel_metric=one_of(('mAP', 'micro_f1')), amp=one_of(('none', 'bf16')), grn_eps=_LR, head_init_std=real(0),
     norm=one_of(('task', 'l1c', 'l2a')), stats=path_to('exists'), stats_scale=_LR, input_size=count(), ignore_index=count(None),
-    patch_size=count(8, multiple_of=8), output=path_to('out-dir'), name=TEXT, geobench_dir=path_to('dir'),
+    patch_size=count(8, multiple_of=8), output=path_to('out-dir'), name=TEXT,
+    geobench_dir=TEXT,   # existence: `geobench_root`, whose message says where GEO-Bench comes from
+   
     device=Domain(pattern=r'auto|cpu|cuda(:\d+)?', pattern_doc="auto, cpu, cuda or cuda:<index>"), num_workers=count(0),
     seed=count(0), seeds=count(0, many=True), n_boot=count(0), quick=FLAG, quiet=FLAG)
 _CONVERT = dict(src=path_to('dir'), dst=path_to('out-dir'), codec=one_of('mmearth_nb.convert:CODECS'), level=count(0, 22),
@@ -429,6 +431,8 @@ def script_name(f)->str:
     "The console script of entry function `f`: `_mmearth_eval` -> 'mmearth_eval' (the key of `OPTION_DOMAINS`)."
     return getattr(f, '__wrapped__', f).__name__.lstrip('_')
 
+_PARSERS = {}
+
 def parse_cli(f, argv:list, prog:str|None=None, domains:dict|None=None)->dict:
     """Parse the command line `argv` (without the program name) of the `call_parse` function `f` as its console script
     does: options spelt with hyphens or underscores, then `check_options` against `f`'s row of `OPTION_DOMAINS` (or
@@ -438,7 +442,9 @@ def parse_cli(f, argv:list, prog:str|None=None, domains:dict|None=None)->dict:
     from fastcore.script import anno_parser
     func = getattr(f, '__wrapped__', f); script = script_name(func)
     doms = OPTION_DOMAINS.get(script, {}) if domains is None else domains
-    p = anno_parser(func, prog=prog or script)
+    key = (func, prog or script)
+    if key not in _PARSERS: _PARSERS[key] = anno_parser(func, prog=prog or script)   # fastcore reads the source: once
+    p = _PARSERS[key]
     def error(msg:str):   # instead of argparse's usage + message + exit: one line, with what the option accepts
         m = re.match(r'argument --(\w+)', msg)
         dom = doms.get(m[1]) if m else None
