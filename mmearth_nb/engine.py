@@ -130,7 +130,8 @@ def resolve_config(cfg:PretrainConfig, world_size:int=1, tile_size:int|None=None
     """Fill the derived fields of `cfg` for `world_size` processes and tiles of `tile_size` px:
     `accum_iter` = ceil(effective_batch / (batch_size * world_size)), the *actual* `effective_batch`,
     `lr` = blr * effective_batch / 256 (unless `lr` was given), `input_size`/`patch_size` (paper Table A3).
-    Raises `ValueError` if `accum_iter` and `effective_batch` are both given and disagree."""
+    Raises `ValueError` if `accum_iter` and `effective_batch` are both given and disagree, or if `input_size` is not a
+    multiple of `patch_size`."""
     per_step = cfg.batch_size * world_size
     if cfg.accum_iter is not None and cfg.effective_batch is not None and cfg.accum_iter * per_step != cfg.effective_batch \
        and cfg.world_size in (None, world_size):
@@ -146,6 +147,8 @@ def resolve_config(cfg:PretrainConfig, world_size:int=1, tile_size:int|None=None
     if tile_size is not None and (inp is None or patch is None):
         ti, tp = geometry_for_tile_size(tile_size)
         inp, patch = inp or ti, patch or tp
+    if inp is not None and patch and inp % patch:
+        raise ValueError(f"input_size {inp} is not a multiple of patch_size {patch} (the encoder's total stride); e.g. {7 * patch}")
     lr = cfg.lr if cfg.lr is not None and cfg.world_size in (None, world_size) else cfg.blr * eff / 256
     return replace(cfg, accum_iter=accum, effective_batch=eff, lr=lr, input_size=inp, patch_size=patch,
                    world_size=world_size)
