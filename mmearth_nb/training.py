@@ -237,7 +237,7 @@ def hyphen_options(f):
     @wraps(func)
     def _cli(*args, **kwargs):
         if args or kwargs: return func(*args, **kwargs)
-        prog = Path(sys.argv[0]).name
+        prog = script_name(func)   # the console script's name, however it was started (python -m, a copy of the script)
         with cli_errors(prog): a = parse_cli(func, sys.argv[1:], prog)
         return func(**a)
     return _cli
