@@ -669,6 +669,23 @@ def _load_folder(path:Path, impl, map_location, **kwargs):
     return enc, {**encoder_config(enc), **getattr(enc, 'pretrained_config', {})}
 
 # %% ../nbs/15_checkpoints.ipynb #a0f67241
+def _check_sibling_export(path:Path, config:dict):
+    """A run folder holds its encoder twice, `encoder.pth` and `encoder/`, each recording the optimizer step it holds
+    (chapter 13, config key 'step'). Loading one of them warns, naming both files and steps, when the other holds
+    another step (a run killed between the two writes)."""
+    import json
+    step = config.get('step')
+    if step is None: return
+    if path.is_dir() and path.name == 'encoder' and (path.parent/'encoder.pth').is_file(): other = path.parent/'encoder.pth'
+    elif path.name == 'encoder.pth' and (path.parent/'encoder'/'config.json').is_file(): other = path.parent/'encoder'
+    else: return
+    try: o = (json.loads((other/'config.json').read_text()) if other.is_dir()
+              else torch.load(other, map_location='cpu', weights_only=True)['config']).get('step')
+    except Exception: o = 'unreadable'
+    if o != step:
+        warnings.warn(f"{path} holds the weights of step {step}, {other} beside it those of step {o}: the run was stopped while "
+                      f"exporting. `mmearth_pretrain --resume --output {path.parent}` rewrites both; until then they differ")
+
 def load_pretrained_encoder(path:str|Path,     # encoder.pth, checkpoint-*.pth of ours, a released checkpoint-199.pth, or a Hub-style folder
                             impl:str='dense',   # 'dense', 'masked' or 'sparse'
                             map_location='cpu',
@@ -700,6 +717,7 @@ def load_pretrained_encoder(path:str|Path,     # encoder.pth, checkpoint-*.pth o
             try: enc, config = encoder_from_checkpoint(ck, impl=impl, source=str(path), map_location=map_location, **kwargs)
             except ValueError as e: raise CheckpointMismatchError(f"{what}: {e}") from e
     _check_size(enc, config, size, what)
+    _check_sibling_export(path, config)
     if bands is not None and list(config.get('bands') or S2_BANDS) != list(bands):
         raise BandOrderError(f"band mismatch: {what} reads bands {config.get('bands')}, expected {list(bands)}")
     return enc, config

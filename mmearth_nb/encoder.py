@@ -684,11 +684,16 @@ def _arch_from_state_dict(sd:dict)->dict:
 
 _ARCH_KEYS = ('depths', 'dims', 'patch_size', 'stem', 'in_chans', 'stem_act', 'grn_eps', 'grn_pool', 'drop_zero_sites')
 
-def _arch_from_config(cfg:dict)->dict:
-    "Architecture arguments from a saved config (keys of `encoder_config`, or a size / 'convnextv2_<size>' model name)."
+def _arch_from_config(cfg:dict, source:str='config')->dict:
+    """Architecture arguments from a saved config (keys of `encoder_config`, or a size / 'convnextv2_<size>' model name).
+    Raises `ValueError` naming `source` and the key for a size that is not a ConvNeXt V2 size."""
     cfg = {**cfg, **cfg['encoder']} if isinstance(cfg.get('encoder'), dict) else dict(cfg)
     arch = {k: cfg[k] for k in _ARCH_KEYS if cfg.get(k) is not None}
-    size = cfg.get('size') or (cfg['model'].replace('convnextv2_', '') if isinstance(cfg.get('model'), str) else None)
+    key = 'size' if cfg.get('size') is not None else 'model' if isinstance(cfg.get('model'), str) else None
+    size = cfg['size'] if key == 'size' else cfg['model'].replace('convnextv2_', '') if key else None
+    if key and size not in CONVNEXTV2_SIZES:
+        raise ValueError(f"{source}: key {key!r} is {cfg[key]!r}, not a ConvNeXt V2 size; expected one of {list(CONVNEXTV2_SIZES)}"
+                         + (" (as 'convnextv2_<size>')" if key == 'model' else ''))
     if 'depths' not in arch and size in CONVNEXTV2_SIZES: arch['depths'], arch['dims'] = CONVNEXTV2_SIZES[size]
     return arch
 
@@ -713,7 +718,7 @@ def encoder_from_checkpoint(obj:dict,               # a loaded `save_encoder` di
         found = f"keys {sorted(map(str, obj))[:8]}" + (f", format {obj.get('format')!r}" if 'format' in obj else '') if isinstance(obj, dict) else type(obj).__name__
         raise ValueError(f"{source}: not an mmearth_nb encoder (expected format {ENCODER_FORMAT!r} or a pretraining checkpoint "
                          f"with 'model' holding 'encoder.*' tensors); found {found}")
-    arch = {**_arch_from_state_dict(sd), **_arch_from_config(cfg)}
+    arch = {**_arch_from_state_dict(sd), **_arch_from_config(cfg, source)}
     found_size = size_name(arch['depths'], arch['dims'])
     if size is not None and size != found_size:
         want = CONVNEXTV2_SIZES.get(size, ('?', '?'))
@@ -801,7 +806,7 @@ def from_pretrained(folder_or_repo_id:str|Path, # a `save_pretrained` folder, or
     try: sd = load_file(str(folder / 'model.safetensors'), device='cpu')
     except Exception as e: raise ValueError(f"{folder / 'model.safetensors'}: not a readable safetensors file ({type(e).__name__}: {e})") from e
     if impl not in _IMPLS: raise ValueError(f"unknown impl {impl!r}; expected one of {list(_IMPLS)}")
-    arch = {**_arch_from_state_dict(sd), **_arch_from_config(cfg)}
+    arch = {**_arch_from_state_dict(sd), **_arch_from_config(cfg, str(folder / 'config.json'))}
     enc = _IMPLS[impl](**arch, **kwargs)
     enc.size = size_name(arch['depths'], arch['dims'])
     load_weights(enc, sd, source=str(folder / 'model.safetensors'))

@@ -23,14 +23,15 @@ from .training import (make_optimizer, make_scheduler, OutputWriteError, writing
                                  RunLock, RunFolderInUseError, LOCK_NAME, cli_errors, hyphen_options, hyphen_cli)
 
 # %% auto #0
-__all__ = ['RECIPES', 'CHECKPOINT_FORMAT', 'TASK_GROUPS', 'RESUME_OPTIONS', 'PRE_CHECKPOINT_FILES', 'mmearth_pretrain',
+__all__ = ['RECIPES', 'CHECKPOINT_FORMAT', 'TASK_GROUPS', 'RESUME_OPTIONS', 'PRE_CHECKPOINT_FILES', 'RUN_LOG', 'mmearth_pretrain',
            'PretrainConfig', 'fidelity_kwargs', 'make_config', 'resolve_config', 'first_slurm_host', 'DistEnv',
            'dist_env', 'DistInfo', 'init_distributed', 'cleanup_distributed', 'broadcast_object', 'all_gather_object',
            'rng_state', 'set_rng_state', 'load_checkpoint', 'log_columns', 'MetricLogger', 'read_log',
            'plot_uncertainties', 'plot_losses', 'PretrainStep', 'step_generator', 'NonFiniteLossError',
            'set_loader_epoch', 'grad_scaler_enabled', 'param_digest', 'schedule_steps', 'setup_cuda', 'Pretrainer',
-           'export_encoder', 'export_encoder_folder', 'build_data', 'build_model', 'run_path', 'prepare_run_folder',
-           'seed_everything', 'pretrain']
+           'export_encoder', 'export_encoder_folder', 'encoder_export_steps', 'build_data', 'build_model', 'run_path',
+           'prepare_run_folder', 'seed_everything', 'data_fingerprint', 'compare_fingerprints', 'resume_changes',
+           'check_resume_data', 'append_run_log', 'pretrain']
 
 # %% ../nbs/13_engine.ipynb #0923ccb7
 @dataclass
@@ -131,7 +132,8 @@ def resolve_config(cfg:PretrainConfig, world_size:int=1, tile_size:int|None=None
     """Fill the derived fields of `cfg` for `world_size` processes and tiles of `tile_size` px:
     `accum_iter` = ceil(effective_batch / (batch_size * world_size)), the *actual* `effective_batch`,
     `lr` = blr * effective_batch / 256 (unless `lr` was given), `input_size`/`patch_size` (paper Table A3).
-    Raises `ValueError` if `accum_iter` and `effective_batch` are both given and disagree."""
+    Raises `ValueError` if `accum_iter` and `effective_batch` are both given and disagree, or if `input_size` is not a
+    multiple of `patch_size`."""
     per_step = cfg.batch_size * world_size
     if cfg.accum_iter is not None and cfg.effective_batch is not None and cfg.accum_iter * per_step != cfg.effective_batch \
        and cfg.world_size in (None, world_size):
@@ -147,6 +149,8 @@ def resolve_config(cfg:PretrainConfig, world_size:int=1, tile_size:int|None=None
     if tile_size is not None and (inp is None or patch is None):
         ti, tp = geometry_for_tile_size(tile_size)
         inp, patch = inp or ti, patch or tp
+    if inp is not None and patch and inp % patch:
+        raise ValueError(f"input_size {inp} is not a multiple of patch_size {patch} (the encoder's total stride); e.g. {7 * patch}")
     lr = cfg.lr if cfg.lr is not None and cfg.world_size in (None, world_size) else cfg.blr * eff / 256
     return replace(cfg, accum_iter=accum, effective_batch=eff, lr=lr, input_size=inp, patch_size=patch,
                    world_size=world_size)
@@ -466,12 +470,14 @@ class Pretrainer:
 # %% ../nbs/13_engine.ipynb #6aad6986
 @patch
 def state_dict(self:Pretrainer, rng:list, epoch_rng:list)->dict:
-    "Everything `--resume` needs: weights, loss, optimizer, scheduler, scaler, counters, every rank's RNG states, config."
+    """Everything `--resume` needs: weights, loss, optimizer, scheduler, scaler, counters, every rank's RNG states, config,
+    and what identifies the run's data (`data`: `data_fingerprint`, set by `pretrain`; `steps_per_epoch`)."""
     return {'format': CHECKPOINT_FORMAT, 'model': self.model.state_dict(), 'criterion': self.criterion.state_dict(),
             'optimizer': self.optimizer.state_dict(), 'scheduler': self.scheduler.state_dict(),
             'scaler': self.scaler.state_dict(), 'epoch': self.epoch, 'step': self.step,
             'batch_in_epoch': self.batch_in_epoch, 'rng': rng, 'rng_epoch_start': epoch_rng,
             'config': asdict(self.cfg), 'world_size': self.info.world_size, 'tasks': self.tasks,
+            'data': getattr(self, 'data_fingerprint', None), 'steps_per_epoch': self.steps_per_epoch,
             'torch_version': str(torch.__version__), 'saved_at': datetime.datetime.now().isoformat(timespec='seconds')}
 
 @patch
@@ -503,6 +509,9 @@ def load_state_dict(self:Pretrainer, ck:dict):
             if torch.is_tensor(st.get('step')): st['step'] = st['step'].to(p.device, torch.float32)
     if ck.get('scaler'): self.scaler.load_state_dict(ck['scaler'])
     self.epoch, self.step, self.batch_in_epoch = ck['epoch'], ck['step'], ck['batch_in_epoch']
+    if ck.get('world_size') == self.info.world_size and ck.get('steps_per_epoch', self.steps_per_epoch) != self.steps_per_epoch:
+        raise ValueError(f"--resume: the run had {ck['steps_per_epoch']} optimizer steps per epoch, these data and options give "
+                         f"{self.steps_per_epoch} ({len(self.loader)} batches of {self.cfg.batch_size}): the training split changed")
     if ck.get('world_size') == self.info.world_size:
         self._resume_rng = ck['rng'][self.info.rank]
         self._epoch_rng = ck.get('rng_epoch_start')
@@ -596,7 +605,10 @@ def train_epoch(self:Pretrainer, pbar=None)->bool:
         self._epoch_rng = all_gather_object(rng_state(), self.info)
     set_loader_epoch(self.loader, self.epoch, cfg.seed)
     it = iter(self.loader)
-    for _ in range(self.batch_in_epoch): next(it)              # ... and skip what was consumed
+    for k in range(self.batch_in_epoch):                       # ... and skip what was consumed
+        if next(it, None) is None:
+            raise ValueError(f"--resume: the run stopped after batch {self.batch_in_epoch} of epoch {self.epoch}, but the data loader "
+                             f"now has {k} batches per epoch: the training data changed since the checkpoint")
     if self._resume_rng is not None: set_rng_state(self._resume_rng); self._resume_rng = None
     t0 = time.perf_counter()
     for i in range(self.batch_in_epoch, n_micro):
@@ -669,8 +681,8 @@ def fit(self:Pretrainer)->dict:
         for sig, h in old_handlers.items(): signal.signal(sig, h)
     enc_path = hub_path = None
     if self.export_encoder and main:
-        with writing(self.out/'encoder.pth', 'encoder'): enc_path = export_encoder(self.model, self.out/'encoder.pth', cfg)
-        with writing(self.out/'encoder', 'encoder folder'): hub_path = export_encoder_folder(self.model, self.out/'encoder', cfg)
+        with writing(self.out/'encoder', 'encoder folder'): hub_path = export_encoder_folder(self.model, self.out/'encoder', cfg, self.step)
+        with writing(self.out/'encoder.pth', 'encoder'): enc_path = export_encoder(self.model, self.out/'encoder.pth', cfg, self.step)
     digests = all_gather_object(param_digest(self.step_module), self.info)
     if len(set(digests)) > 1: raise RuntimeError(f"DDP ranks diverged: parameter digests {digests}")
     wall = time.perf_counter() - t_start
@@ -688,18 +700,31 @@ def fit(self:Pretrainer)->dict:
     return res
 
 # %% ../nbs/13_engine.ipynb #54009206
-def export_encoder(model:nn.Module, path:str|Path, cfg:PretrainConfig)->Path:
-    "Save `model.encoder` with `mmearth_nb.encoder.save_encoder` (geometry and bands in its config). Returns `path`."
+def export_encoder(model:nn.Module, path:str|Path, cfg:PretrainConfig, step:int|None=None)->Path:
+    """Save `model.encoder` with `mmearth_nb.encoder.save_encoder` (geometry and bands in its config; `step`: the optimizer
+    step the weights hold, recorded as config key 'step'). Returns `path`."""
     from mmearth_nb.encoder import save_encoder
     save_encoder(model.encoder, path, size=cfg.model.removeprefix('convnextv2_'), input_size=cfg.input_size,
-                 patch_size=cfg.patch_size, pretrain_tasks=list(select_tasks(cfg.tasks)))
+                 patch_size=cfg.patch_size, pretrain_tasks=list(select_tasks(cfg.tasks)), **({'step': step} if step is not None else {}))
     return Path(path)
 
-def export_encoder_folder(model:nn.Module, folder:str|Path, cfg:PretrainConfig)->Path:
+def export_encoder_folder(model:nn.Module, folder:str|Path, cfg:PretrainConfig, step:int|None=None)->Path:
     """Save `model.encoder` as a Hugging Face-style folder (`config.json` + `model.safetensors`, no pickle) with chapter 03's
-    `save_pretrained` (replacing an earlier export of the run); `mmearth_nb.encoder.from_pretrained` loads it. Returns `folder`."""
+    `save_pretrained` (replacing an earlier export of the run; `step` recorded in `config.json`); `mmearth_nb.encoder.from_pretrained`
+    loads it. Returns `folder`."""
     return Path(model.encoder.save_pretrained(folder, overwrite=True, input_size=cfg.input_size,
-                                              pretrain_tasks=list(select_tasks(cfg.tasks))))
+                                              pretrain_tasks=list(select_tasks(cfg.tasks)), **({'step': step} if step is not None else {})))
+
+def encoder_export_steps(out:str|Path)->dict:
+    """The optimizer step each export of run folder `out` holds: {'encoder.pth': step, 'encoder/': step} (None: absent,
+    unreadable or written before steps were recorded). Both are written at the end of every run (encoder/ first); a run
+    killed between the two writes leaves them at different steps, which `load_pretrained_encoder` (chapter 15) reports."""
+    out, res = Path(out), {}
+    try: res['encoder.pth'] = torch.load(out/'encoder.pth', map_location='cpu', weights_only=True)['config'].get('step')
+    except Exception: res['encoder.pth'] = None
+    try: res['encoder/'] = json.loads((out/'encoder'/'config.json').read_text()).get('step')
+    except Exception: res['encoder/'] = None
+    return res
 
 # %% ../nbs/13_engine.ipynb #30dcf909
 def build_data(cfg:PretrainConfig, info:DistInfo=DistInfo()):
@@ -712,6 +737,9 @@ def build_data(cfg:PretrainConfig, info:DistInfo=DistInfo()):
     folder = cfg.data if cfg.data is not None else sample_path('128')
     ds = FastMMEarthDataset(folder, split='train', tasks=cfg.tasks, input_size=cfg.input_size, random_crop=True, seed=None,
                         normalize=_normalize_mode(cfg, info.device))
+    if len(ds) < cfg.batch_size * info.world_size:
+        raise ValueError(f"{ds.splits_path}: split 'train' holds {len(ds)} tiles, fewer than one batch of --batch_size "
+                         f"{cfg.batch_size} x {info.world_size} process(es) (incomplete batches are dropped): lower --batch_size or use more data")
     loader = make_loader(ds, cfg.batch_size, num_workers=cfg.num_workers, shuffle=True, drop_last=True, seed=cfg.seed,
                          persistent_workers=False)   # new workers per epoch, seeded from (seed, epoch): exact resume
     return ds, loader
@@ -752,7 +780,7 @@ def build_model(cfg:PretrainConfig, device:torch.device=torch.device('cpu'), syn
 RESUME_OPTIONS = ('epochs', 'max_steps', 'num_workers', 'progress', 'tensorboard', 'save_every', 'save_steps', 'device', 'data',
                   'backend', 'tf32')
 "Options that may differ from the checkpoint's configuration when resuming."
-PRE_CHECKPOINT_FILES = ('log.csv', 'tb')
+PRE_CHECKPOINT_FILES = ('log.csv', 'tb', 'run_log.jsonl')
 "What a run writes into its folder before its first checkpoint (besides the lock and temporary files)."
 _LEGACY = {'wd_rule': 'project'}
 "Values of options that checkpoints written before the option existed ran with."
@@ -800,6 +828,79 @@ def seed_everything(seed:int):
     "Seed Python, NumPy and torch (CPU and CUDA) generators."
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
 
+# %% ../nbs/13_engine.ipynb #6b5e7f47
+import h5py
+
+RUN_LOG = 'run_log.jsonl'
+"One JSON line per start of a run in its folder: time, command, new or resumed at which step, allowed changes, warnings."
+
+def _sha(path:Path)->str:
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, 'rb') as f:
+        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
+    return h.hexdigest()
+
+def data_fingerprint(ds)->dict:
+    """What identifies the data a run trains on, from an opened `MMEarthDataset` `ds`: per file (HDF5 and the three JSON
+    files) its name, size and mtime; a hash of each JSON file's bytes; the HDF5 datasets' shapes and dtypes and a hash
+    of its `metadata` (tile ids, S2 type); the split and its number of tiles. Cost: reading the JSON files and the
+    metadata once (the image datasets are not read)."""
+    files = {}
+    for role, p in (('h5', ds.h5_path), ('band_stats', ds.stats_path), ('splits', ds.splits_path), ('tile_info', ds.tile_info_path)):
+        st = Path(p).stat()
+        files[role] = {'name': Path(p).name, 'size': st.st_size, 'mtime': st.st_mtime}
+        if role != 'h5': files[role]['hash'] = _sha(Path(p))
+    with h5py.File(ds.h5_path, 'r') as f:
+        shapes = {k: [list(v.shape), str(v.dtype)] for k, v in f.items() if isinstance(v, h5py.Dataset)}
+        md = f['metadata'][...] if 'metadata' in f else np.zeros(0)
+    return {'folder': str(Path(ds.folder).resolve()), 'files': files, 'h5_datasets': shapes,
+            'h5_metadata_hash': hashlib.blake2b(md.tobytes(), digest_size=16).hexdigest(),
+            'split': ds.split, 'tiles': len(ds)}
+
+def compare_fingerprints(old:dict|None, new:dict)->tuple[list[str], list[str]]:
+    """(errors, notes) between the data fingerprint a checkpoint recorded (`old`) and that of the data given now (`new`).
+    Errors: another split or number of tiles, a JSON file with other content, other HDF5 datasets / shapes / dtypes or
+    metadata. Notes (allowed: the same data, moved, copied or converted): another folder, file size or mtime."""
+    if not old: return [], ['the checkpoint records no data fingerprint (written before fingerprints existed): the data cannot be checked']
+    err, note, fo, fn = [], [], old['files'], new['files']
+    if (old['split'], old['tiles']) != (new['split'], new['tiles']):
+        err.append(f"split {new['split']!r} of {fn['splits']['name']} holds {new['tiles']} tiles, the run trained on {old['tiles']} "
+                   f"(split {old['split']!r})")
+    for role in ('splits', 'band_stats', 'tile_info'):
+        if fo[role]['hash'] != fn[role]['hash']:
+            err.append(f"{role} file {fn[role]['name']} differs from the one the run trained on ({fo[role]['name']}, "
+                       f"{fo[role]['size']} bytes; now {fn[role]['size']} bytes)")
+    for k in sorted(set(old['h5_datasets']) | set(new['h5_datasets'])):
+        a, b = old['h5_datasets'].get(k), new['h5_datasets'].get(k)
+        if a != b: err.append(f"HDF5 dataset {k!r} of {fn['h5']['name']}: {b or 'missing'}, the run trained on {a or 'none'}")
+    if old['h5_metadata_hash'] != new['h5_metadata_hash']: err.append(f"HDF5 'metadata' (tile ids) of {fn['h5']['name']} differs")
+    if old['folder'] != new['folder']: note.append(f"data folder {new['folder']} (the run trained on {old['folder']})")
+    for role in fo:
+        if (fo[role]['size'], fo[role]['mtime']) != (fn[role]['size'], fn[role]['mtime']) and not (role != 'h5' and fo[role]['hash'] != fn[role]['hash']):
+            note.append(f"{fn[role]['name']}: size {fn[role]['size']} / modified {datetime.datetime.fromtimestamp(fn[role]['mtime']):%Y-%m-%d %H:%M:%S}"
+                        f" (at the checkpoint {fo[role]['size']} / {datetime.datetime.fromtimestamp(fo[role]['mtime']):%Y-%m-%d %H:%M:%S}), same content checks")
+    return err, note
+
+# %% ../nbs/13_engine.ipynb #58618374
+def resume_changes(ck:dict, cfg:PretrainConfig)->list[str]:
+    "The options in `RESUME_OPTIONS` whose value in `cfg` (the resumed run) differs from the checkpoint's, as 'name: old -> new'."
+    old = {**_LEGACY, **ck['config']}
+    return [f"{k}: {old.get(k)!r} -> {getattr(cfg, k)!r}" for k in RESUME_OPTIONS if k in old and old.get(k) != getattr(cfg, k)]
+
+def check_resume_data(ck:dict, fp:dict, path)->list[str]:
+    """Refuse to resume the checkpoint `ck` (file `path`) on data whose fingerprint `fp` differs from the one it trained on
+    (`compare_fingerprints`): `ValueError` naming every difference. Returns the allowed differences (notes)."""
+    err, note = compare_fingerprints(ck.get('data'), fp)
+    if err: raise ValueError(f"--resume: the data differ from those the run in {Path(path).parent} trained on: " + '; '.join(err)
+                             + ". A run is one run: start a new run (another --output) on these data, or give the original data with --data")
+    return note
+
+def append_run_log(out:Path, entry:dict):
+    "Append `entry` (with the time and the command) as one JSON line to `<out>/run_log.jsonl`."
+    entry = {'time': datetime.datetime.now().isoformat(timespec='seconds'), 'command': ' '.join(sys.argv), **entry}
+    with writing(out/RUN_LOG, 'run log'):
+        with open(out/RUN_LOG, 'a') as f: f.write(json.dumps(entry, default=str) + '\n')
+
 # %% ../nbs/13_engine.ipynb #5212d438
 def _take_run_folder(cfg:PretrainConfig, resume:bool, info:DistInfo)->tuple[Path, RunLock|None]:
     "Rank 0 locks and checks the run folder (`RunLock`, `prepare_run_folder`) and tells every rank; errors are raised on all ranks."
@@ -846,6 +947,11 @@ def pretrain(recipe:str|None=None, resume:bool=False, **overrides)->dict:
         # 2. data, geometry, model (same initial weights on all ranks), then per-rank random streams
         seed_everything(cfg.seed)
         ds, loader = build_data(cfg, info)
+        fp, notes = data_fingerprint(ds), []
+        if resume:
+            notes = check_resume_data(ck, fp, out/'checkpoint-last.pth') + resume_changes(ck, cfg)
+            if info.is_main:
+                for n in notes: warnings.warn(f"--resume: {n}")
         cfg = resolve_config(cfg, info.world_size, ds.tile_size[0])
         if cfg.input_size != ds.input_size:
             raise ValueError(f"input_size {cfg.input_size} differs from the dataset's crop {ds.input_size}")
@@ -855,7 +961,11 @@ def pretrain(recipe:str|None=None, resume:bool=False, **overrides)->dict:
             load_mpmae_checkpoint(cfg.init, model, criterion, strict=not cfg.init_partial, verbose=info.is_main)
         seed_everything(cfg.seed + 1000 * info.rank)
         trainer = Pretrainer(cfg, model, criterion, loader, info, out)
+        trainer.data_fingerprint = fp
         if resume: trainer.load_state_dict(ck)
+        if info.is_main:
+            append_run_log(out, {'start': 'resume' if resume else 'new', 'epoch': trainer.epoch, 'step': trainer.step,
+                                 'allowed_differences': notes, 'data': fp['folder'], 'config': asdict(cfg)})
         if info.is_main:
             print(f"mmearth_pretrain: {len(ds)} tiles of {ds.folder}, tasks {list(select_tasks(cfg.tasks))}, {cfg.model} "
                   f"({_impl(cfg, info.device)}), input {cfg.input_size}/patch {cfg.patch_size}, {info.world_size} process(es) on "

@@ -229,7 +229,8 @@ def export_encoder(encoder:nn.Module,          # a ConvNeXt V2 encoder (dense, m
     model = DeployEncoder(encoder, features)        # validates features and encoder type
     enc = model.encoder
     config = dict(config or encoder_config(enc))
-    input_size = check_input_size(input_size or config.get('input_size') or 7 * enc.patch_size, enc.patch_size)
+    input_size = check_input_size(input_size if input_size is not None else config.get('input_size') or 7 * enc.patch_size,
+                                  enc.patch_size)   # 0 is refused, not taken for 'the default'
     check_finite_weights(enc, f"{dst}: encoder weights hold NaN or inf, refusing to export")
     if onnx: _need_onnx()
     onnx_path = dst.with_suffix('.onnx') if onnx else None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['corrupt_bytes', 'truncate', 'h5_chunk_span', 'tree_digest', 'file_size_limit', 'run', 'kill_when', 'group_alive',
-           'check_clear_error']
+           'check_clear_error', 'bad_values', 'option_cases']
 
 # %% ../nbs/19_faults.ipynb #828f4c3d
 def corrupt_bytes(path:str|Path, offset:int, n:int=1)->bytes:
@@ -117,3 +117,43 @@ def check_clear_error(p:subprocess.CompletedProcess, *names:str, status:int|None
     assert 'Traceback (most recent call last)' not in out, f"a traceback instead of a message:\n{tail}"
     missing = [n for n in names if n.lower() not in out.lower()]
     assert not missing, f"the message does not name {missing}:\n{tail}"
+
+# %% ../nbs/19_faults.ipynb #6c909772
+def bad_values(dom, existing_file:str, existing_dir:str)->list[list[str]]:
+    """Wrong values of an option with domain `dom` (a `mmearth_nb.training.Domain`), generated from the domain: just
+    outside each bound, another type, a non-finite number, a non-multiple, an unknown choice, an empty value or list, a
+    missing path, a file where a folder is needed and the reverse. Each is a list of strings: the value, then any other
+    option it needs (`--patch_size 16` for a multiple of `--patch_size`). A flag gets `[]`: the flag given a value."""
+    if dom.kind == 'flag': return [[]]
+    out = []
+    if dom.kind in ('int', 'float'):
+        step = 1 if dom.kind == 'int' else 0.5
+        if dom.lo is not None: out.append([str(dom.lo if dom.lo_open else dom.lo - step)])
+        if dom.hi is not None: out.append([str(dom.hi if dom.hi_open else dom.hi + step)])
+        out += [['x'], ['1.5' if dom.kind == 'int' else 'nan']]
+        if isinstance(dom.multiple_of, int): out.append([str(max(dom.lo or 0, dom.multiple_of) + dom.multiple_of // 2)])
+        if isinstance(dom.multiple_of, str): out.append(['100', f'--{dom.multiple_of}', '16'])
+        if dom.many: out.append([f"{max(dom.lo or 0, 1)},,2"])
+        return out
+    if dom.choices is not None or dom.pattern is not None: out.append(['nonsense'] if dom.choices is not None else [''])
+    if dom.path in ('dir', 'file', 'exists'): out.append([str(Path(existing_dir)/'no'/'such')])
+    if dom.path == 'dir': out.append([existing_file])
+    if dom.path == 'file': out.append([existing_dir])
+    if dom.path == 'out-dir': out += [[existing_file], [str(Path(existing_file)/'run')]]
+    if dom.path == 'out-file': out.append([existing_dir])
+    if dom.many: out.append([','])
+    return out
+
+def option_cases(script:str, positional:dict, existing_file:str, existing_dir:str)->list[tuple[str, list[str]]]:
+    """(option, command line) for every wrong value (`bad_values`) of every option of console script `script` in
+    `mmearth_nb.training.OPTION_DOMAINS`. `positional`: the valid values of its positional arguments (name -> value), put
+    first on every command line; a wrong positional value replaces the valid one."""
+    from mmearth_nb.training import OPTION_DOMAINS
+    cases = []
+    for k, dom in OPTION_DOMAINS[script].items():
+        for bad in bad_values(dom, existing_file, existing_dir):
+            pos = [str(bad[0]) if n == k else str(v) for n, v in positional.items()]
+            if k in positional: cases.append((k, pos + bad[1:]))
+            elif dom.kind == 'flag': cases.append((k, pos + [f'--{k}=1']))
+            else: cases.append((k, pos + [f'--{k}', *bad]))
+    return cases

@@ -16,9 +16,10 @@ from .encoder import _HOT_PATH
 from .pretrain import warmup_cosine
 
 # %% auto #0
-__all__ = ['WD_RULES', 'LOCK_NAME', 'no_weight_decay', 'param_groups', 'make_optimizer', 'WarmupCosine', 'make_scheduler',
-           'OutputWriteError', 'writing', 'remove_stale_temp_files', 'RunFolderInUseError', 'RunLock', 'cli_errors',
-           'hyphen_options', 'hyphen_cli', 'count_host_syncs']
+__all__ = ['WD_RULES', 'LOCK_NAME', 'FLAG', 'TEXT', 'OPTION_DOMAINS', 'no_weight_decay', 'param_groups', 'make_optimizer',
+           'WarmupCosine', 'make_scheduler', 'OutputWriteError', 'writing', 'remove_stale_temp_files',
+           'RunFolderInUseError', 'RunLock', 'cli_errors', 'hyphen_options', 'hyphen_cli', 'OptionError', 'Domain',
+           'count', 'real', 'one_of', 'path_to', 'check_options', 'script_name', 'parse_cli', 'count_host_syncs']
 
 # %% ../nbs/10_training.ipynb #935c9525
 WD_RULES = ('timm', 'project')
@@ -229,15 +230,15 @@ def _underscore_option(a:str)->str:
 
 def hyphen_options(f):
     """Console entry point for a fastcore `call_parse` function `f` that also accepts its options spelt with hyphens
-    (`--max-tiles` as well as `--max_tiles`): the command line is rewritten before `f` parses it (no parser internals
-    are touched). Called with arguments it is the undecorated function (`__wrapped__` too)."""
+    (`--max-tiles` as well as `--max_tiles`) and checks every option against its domain (`parse_cli`, `OPTION_DOMAINS`)
+    before `f` runs: a violation prints one line `<prog>: error: --<option> <value>: expected <domain>` and exits 2.
+    No parser internals are touched. Called with arguments it is the undecorated function (`__wrapped__` too)."""
     func = getattr(f, '__wrapped__', f)
     @wraps(func)
     def _cli(*args, **kwargs):
         if args or kwargs: return func(*args, **kwargs)
-        from fastcore.script import anno_parser
-        p = anno_parser(func, prog=Path(sys.argv[0]).name)
-        a = vars(p.parse_args([_underscore_option(a) for a in sys.argv[1:]])); a.pop('pdb', None); a.pop('xtra', None)
+        prog = script_name(func)   # the console script's name, however it was started (python -m, a copy of the script)
+        with cli_errors(prog): a = parse_cli(func, sys.argv[1:], prog)
         return func(**a)
     return _cli
 
@@ -254,6 +255,204 @@ def hyphen_cli(f):
         if args or kwargs: return func(*args, **kwargs)
         with cli_errors(Path(sys.argv[0]).name): cli()   # nothing returned: a console script exits with the return value
     return _cli
+
+# %% ../nbs/10_training.ipynb #787489c8
+from dataclasses import dataclass
+from .encoder import CONVNEXTV2_SIZES
+from .modalities import TASK_SUBSETS
+
+class OptionError(ValueError):
+    "A command-line option outside its domain; the message is one line naming the option, the value given and what is allowed."
+
+@dataclass(frozen=True)
+class Domain:
+    """What one command-line option accepts (`check` returns the reason a value is refused, or None).
+    `kind`: 'int', 'float', 'str' or 'flag'; `lo`/`hi` bounds (open with `lo_open`/`hi_open`); `choices`: allowed values
+    (a tuple, or 'module:NAME' of one looked up when checked); `pattern`: a regex of further allowed values, described
+    by `pattern_doc`; `many`: a comma-separated list of such values (at least one); `whole`: values allowed only alone
+    (e.g. 'all'); `path`: 'dir' / 'file' / 'exists' (must exist as such), 'out-dir' (a folder to write: no existing file
+    at it or above it), 'out-file' (a file to write: not an existing folder); `multiple_of`: a number, or another
+    option's name (checked when that option is given)."""
+    kind: str = 'str'
+    lo: float|None = None; hi: float|None = None; lo_open: bool = False; hi_open: bool = False
+    choices: tuple|str|None = None; pattern: str|None = None; pattern_doc: str = ''
+    many: bool = False; whole: tuple = (); path: str|None = None; multiple_of: str|int|None = None
+
+    def allowed(self)->tuple|None:
+        "The choices, resolved (a 'module:NAME' string is imported now)."
+        c = self.choices
+        if isinstance(c, str):
+            import importlib
+            mod, name = c.split(':'); c = getattr(importlib.import_module(mod), name)
+        return None if c is None else tuple(c)
+
+def count(lo:int=1, hi:int|None=None, **kw)->Domain: return Domain('int', lo, hi, **kw)
+def real(lo:float|None=None, hi:float|None=None, lo_open:bool=False, hi_open:bool=False, **kw)->Domain:
+    return Domain('float', lo, hi, lo_open, hi_open, **kw)
+def one_of(choices, **kw)->Domain: return Domain('str', choices=choices, **kw)
+def path_to(kind:str, **kw)->Domain: return Domain('str', path=kind, **kw)
+FLAG = Domain('flag')
+TEXT = Domain('str', pattern=r'.*\S.*', pattern_doc='a non-empty text')
+
+# %% ../nbs/10_training.ipynb #c1c4a901
+_PATH_DOC = {'dir': 'an existing folder', 'file': 'an existing file', 'exists': 'an existing file or folder',
+             'out-dir': 'a folder to write (not an existing file)', 'out-file': 'a file to write (not an existing folder)'}
+
+def _num(x:float)->str: return f"{x:g}" if isinstance(x, float) else str(x)
+
+@patch
+def describe(self:Domain)->str:
+    "What the option accepts, in words: 'an integer >= 1', 'a number in (0, 1]', \"one of ['a', 'b']\", ..."
+    if self.kind == 'flag': return 'no value (a flag)'
+    if self.kind in ('int', 'float'):
+        what = 'an integer' if self.kind == 'int' else 'a number'
+        if self.lo is not None and self.hi is not None:
+            what += f" in {'(' if self.lo_open else '['}{_num(self.lo)}, {_num(self.hi)}{')' if self.hi_open else ']'}"
+        elif self.lo is not None: what += f" {'>' if self.lo_open else '>='} {_num(self.lo)}"
+        elif self.hi is not None: what += f" {'<' if self.hi_open else '<='} {_num(self.hi)}"
+        if self.multiple_of: what += f", a multiple of {'--' * isinstance(self.multiple_of, str)}{self.multiple_of}"
+    else:
+        parts = [f"one of {list(self.allowed())}"] if self.choices is not None else []
+        if self.pattern_doc: parts.append(self.pattern_doc)
+        if self.path: parts.append(_PATH_DOC[self.path])
+        what = ' or '.join(parts) or 'a text'
+    if self.many: what = f"a comma-separated list, each {what}"
+    return ' or '.join([repr(w) for w in self.whole] + [what])
+
+def _path_problem(kind:str, p:Path)->str|None:
+    if kind in ('dir', 'file', 'exists') and not p.exists(): return 'no such file or folder'
+    if kind == 'dir' and not p.is_dir(): return 'a file, not a folder'
+    if kind == 'file' and not p.is_file(): return 'a folder, not a file'
+    if kind == 'out-file' and p.is_dir(): return 'an existing folder'
+    if kind == 'out-dir':
+        for q in [p, *p.parents]:
+            if q.exists(): return None if q.is_dir() else ('an existing file' if q == p else f'{q} is a file')
+    return None
+
+@patch
+def _item_problem(self:Domain, v)->str|None:
+    "Why one value (already converted to `kind`) is outside the domain, or None."
+    if self.kind in ('int', 'float'):
+        if isinstance(v, float) and not math.isfinite(v): return 'not a finite number'
+        if self.lo is not None and (v <= self.lo if self.lo_open else v < self.lo): return ''
+        if self.hi is not None and (v >= self.hi if self.hi_open else v > self.hi): return ''
+        return None
+    ok = self.choices is None and self.pattern is None and self.path is None
+    if self.choices is not None and v in self.allowed(): return None
+    if self.pattern is not None and re.fullmatch(self.pattern, v): return None
+    if self.path is not None and v != '': return _path_problem(self.path, Path(v))
+    return None if ok else ''
+
+# %% ../nbs/10_training.ipynb #70b2fefb
+@patch
+def check(self:Domain, value, given:dict|None=None)->str|None:
+    """The reason `value` (as parsed: int, float, str, bool; None = not given) is outside the domain, or None when it is
+    inside. `given`: the other options, for `multiple_of`."""
+    if value is None or self.kind == 'flag': return None
+    if value in self.whole: return None
+    conv = {'int': int, 'float': float}.get(self.kind, str)
+    items = str(value).split(',') if self.many else [value]
+    if self.many and not [i for i in items if i.strip()]: return 'an empty list'
+    for it in items:
+        if self.many: it = it.strip()
+        try: x = conv(it)
+        except (TypeError, ValueError): return f"{it!r} is not {'an integer' if conv is int else 'a number'}"
+        if isinstance(x, float) and self.kind == 'int': return f"{it!r} is not an integer"
+        why = self._item_problem(x)
+        if why is not None: return (f"{it!r}" + (f": {why}" if why else ' is not allowed')) if self.many else why
+    m = (given or {}).get(self.multiple_of) if isinstance(self.multiple_of, str) else self.multiple_of
+    if isinstance(m, int) and m > 0 and int(value) % m:
+        return f"not a multiple of {f'--{self.multiple_of} ' if isinstance(self.multiple_of, str) else ''}{m}"
+    return None
+
+def check_options(script:str, values:dict, domains:dict|None=None, positional:tuple=()):
+    """Check the parsed options `values` (name -> value; None = not given) of console script `script` against its
+    row of `OPTION_DOMAINS` (or `domains`). Raises `OptionError` with one line naming each option outside its domain,
+    the value given and what is allowed: `--tiles 0: expected an integer >= 1` (`positional` arguments are named
+    without the dashes). A script without a row passes."""
+    doms = OPTION_DOMAINS.get(script, {}) if domains is None else domains
+    bad = []
+    for k, v in values.items():
+        if k not in doms: continue
+        why = doms[k].check(v, values)
+        if why is not None:
+            bad.append(f"{'' if k in positional else '--'}{k} {v!r}" + (f" ({why})" if why else '') + f": expected {doms[k].describe()}")
+    if bad: raise OptionError('; '.join(bad))
+
+# %% ../nbs/10_training.ipynb #72896881
+_MODELS = tuple(f'convnextv2_{s}' for s in CONVNEXTV2_SIZES)
+_UNIT, _LR = real(0, 1, hi_open=True), real(0, lo_open=True)     # a fraction in [0, 1); a positive rate
+_PRETRAIN = dict(
+    data=path_to('dir'), recipe=one_of('mmearth_nb.engine:RECIPES'), model=one_of(_MODELS),
+    tasks=one_of('mmearth_nb.modalities:TASKS', many=True, whole=tuple(TASK_SUBSETS)),
+    epochs=count(), batch_size=count(), effective_batch=count(), accum_iter=count(), blr=_LR, lr=_LR, min_lr=real(0),
+    warmup_epochs=real(0), weight_decay=real(0), wd_rule=one_of(WD_RULES), beta1=_UNIT, beta2=_UNIT, mask_ratio=_UNIT,
+    weighting=one_of(('uncertainty', 'equal')), impl=one_of(('auto', 'sparse', 'masked')),
+    backend=one_of(('auto', 'torch', 'spconv')), normalize=one_of(('auto', 'worker', 'device')), decoder_dim=count(),
+    input_size=count(multiple_of='patch_size'), patch_size=count(8, multiple_of=8), num_workers=count(0), seed=count(0),
+    amp=one_of(('auto', 'bf16', 'fp16', 'none')), device=one_of(('auto', 'cpu', 'cuda')), output=path_to('out-dir'),
+    name=Domain(pattern=r'[^/\\]*\S[^/\\]*', pattern_doc='a non-empty name without / or \\'), save_every=count(0),
+    save_steps=count(0), max_steps=count(), clip_grad=_LR, fidelity=one_of(('paper', 'public')), init=path_to('file'),
+    init_partial=FLAG, resume=FLAG, quiet=FLAG, no_tensorboard=FLAG, no_tf32=FLAG)
+_EVAL = dict(
+    checkpoint=path_to('exists', pattern=r'random(:\d+)?', pattern_doc="'random' or 'random:<seed>'"), model=one_of(_MODELS),
+    tasks=Domain(many=True, whole=('all',), pattern=r'[\w.-]+', pattern_doc='a task folder name'),
+    modes=one_of(('lp', 'ft', 'knn', 'logreg'), many=True, pattern=r'knn[1-9]\d*', pattern_doc='knn<k> (k >= 1)'),
+    partitions=one_of('mmearth_nb.probe:PARTITIONS', many=True), fidelity=one_of(('paper', 'public')),
+    epochs=count(), frozen_epochs=count(0), batch_size=count(), effective_batch=count(), lr=_LR, blr=_LR,
+    weight_decay=real(0), layer_decay=real(0, 1, lo_open=True), layer_ids=one_of(('ours', 'public')), drop_path=_UNIT,
+    warmup_epochs=count(0), label_smoothing=_UNIT, min_lr=real(0), select=one_of(('last', 'best_val')), lp_train_norm=FLAG,
+    lp_frozen_mode=one_of(('eval', 'train')), seg_optimizer=one_of(('one', 'two')), seg_encoder_group=one_of(('lrd', 'public')),
+    multilabel_metric=one_of(('mAP', 'micro_f1')), amp=one_of(('none', 'bf16')), grn_eps=_LR, head_init_std=real(0),
+    norm=one_of(('task', 'l1c', 'l2a')), stats=path_to('exists'), stats_scale=_LR, input_size=count(), ignore_index=count(None),
+    patch_size=count(8, multiple_of=8), output=path_to('out-dir'), name=TEXT,
+    geobench_dir=TEXT,   # existence: `geobench_root`, whose message says where GEO-Bench comes from
+   
+    device=Domain(pattern=r'auto|cpu|cuda(:\d+)?', pattern_doc="auto, cpu, cuda or cuda:<index>"), num_workers=count(0),
+    seed=count(0), seeds=count(0, many=True), n_boot=count(0), quick=FLAG, quiet=FLAG)
+_CONVERT = dict(src=path_to('dir'), dst=path_to('out-dir'), codec=one_of('mmearth_nb.convert:CODECS'), level=count(0, 22),
+                shuffle=one_of('mmearth_nb.convert:SHUFFLES'), overwrite=FLAG, block=count(), workers=count(0),
+                max_tiles=count(), quiet=FLAG)
+_BENCH = dict(what=one_of(('data', 'encoder', 'all')), tiles=count(), out=path_to('out-file'), device=one_of(('cpu', 'cuda')),
+              workers=count(0, many=True), codec=one_of('mmearth_nb.convert:CODECS'), level=count(0, 22),
+              batch_size=count(), size=one_of(tuple(CONVNEXTV2_SIZES)), target=_LR, sample=path_to('dir', whole=('',)),
+              workdir=path_to('out-dir'), max_seconds=_LR, steps=count(), threads=count(0), no_profile=FLAG,
+              no_pretrain=FLAG, backend=one_of(('auto', 'torch', 'spconv')))
+_EXPLORE = dict(folder=path_to('dir'), out=path_to('out-file'), n_tiles=count(), split=TEXT, dpi=count())
+_EXPORT = dict(src=path_to('exists'), dst=path_to('out-file'), input_size=count(), features=one_of('mmearth_nb.export:EXPORT_FEATURES'),
+               batch_size=count(), static_batch=FLAG, onnx=FLAG, opset=count(7), model=one_of(_MODELS), force=FLAG,
+               no_verify=FLAG, quiet=FLAG)
+OPTION_DOMAINS = {'mmearth_pretrain': _PRETRAIN, 'mmearth_eval': _EVAL, 'mmearth_convert': _CONVERT,
+                  'mmearth_bench': _BENCH, 'mmearth_explore': _EXPLORE, 'mmearth_export': _EXPORT}
+"Console script -> option -> `Domain`: the one description of what every option of every command accepts."
+
+# %% ../nbs/10_training.ipynb #b37277fa
+def script_name(f)->str:
+    "The console script of entry function `f`: `_mmearth_eval` -> 'mmearth_eval' (the key of `OPTION_DOMAINS`)."
+    return getattr(f, '__wrapped__', f).__name__.lstrip('_')
+
+_PARSERS = {}
+
+def parse_cli(f, argv:list, prog:str|None=None, domains:dict|None=None)->dict:
+    """Parse the command line `argv` (without the program name) of the `call_parse` function `f` as its console script
+    does: options spelt with hyphens or underscores, then `check_options` against `f`'s row of `OPTION_DOMAINS` (or
+    `domains`). Returns the keyword arguments of `f`. Raises `OptionError` with one line for anything argparse refuses
+    (a wrong type, an unknown option, a missing argument: argparse's message plus the option's domain) or an option
+    outside its domain; `--help` prints the help and exits 0."""
+    from fastcore.script import anno_parser
+    func = getattr(f, '__wrapped__', f); script = script_name(func)
+    doms = OPTION_DOMAINS.get(script, {}) if domains is None else domains
+    key = (func, prog or script)
+    if key not in _PARSERS: _PARSERS[key] = anno_parser(func, prog=prog or script)   # fastcore reads the source: once
+    p = _PARSERS[key]
+    def error(msg:str):   # instead of argparse's usage + message + exit: one line, with what the option accepts
+        m = re.match(r'argument --(\w+)', msg)
+        dom = doms.get(m[1]) if m else None
+        raise OptionError(msg + (f"; expected {dom.describe()}" if dom is not None and dom.kind != 'flag' else ''))
+    p.error = error
+    a = vars(p.parse_args([_underscore_option(x) for x in argv])); a.pop('pdb', None); a.pop('xtra', None)
+    check_options(script, a, doms, tuple(x.dest for x in p._actions if not x.option_strings))
+    return a
 
 # %% ../nbs/10_training.ipynb #eddfee0e
 from torch.utils._python_dispatch import TorchDispatchMode
