@@ -447,8 +447,8 @@ def recipe_text(r:dict)->str:
 
 # %% ../nbs/21_reproduce.ipynb #4e3a2736
 @call_parse
-def _table4(checkpoints:str=None,    # folder holding the released pt-<input>_<model>_<data>_<loss>_<size>-<patch>/ folders (or one of them)
-            geobench_dir:str=None,   # GEO-Bench folder with classification_v1.0/ and segmentation_v1.0/ (default: $GEO_BENCH_DIR)
+def _mmearth_reproduce_table4(checkpoints:str=None,    # folder holding the released pt-<input>_<model>_<data>_<loss>_<size>-<patch>/ folders (or one of them)
+                               geobench_dir:str=None,   # GEO-Bench folder with classification_v1.0/ and segmentation_v1.0/ (default: $GEO_BENCH_DIR)
             seeds:int=1,             # seeds per cell (0 .. N-1): the table shows mean ± std
             fidelity:str='both',     # 'public' (the published protocol, chapter 20), 'paper' (the project's), or 'both'
             tasks:str='table4',      # 'table4' (BigEarth20k FT/LP, So2Sat20k FT/LP, Cashew1k FT, SAcrop3k FT), 'all' (+ EuroSat16k) or a comma-separated subset
@@ -470,7 +470,7 @@ def _table4(checkpoints:str=None,    # folder holding the released pt-<input>_<m
                num_workers, n_boot, sample_ms, measure, wait_s=wait_s, verbose=not quiet)
 
 @call_parse
-def _pretrain(table4_row:str='all',   # s2 (MMEarth-S2), pixel (MMEarth-PixelM), image (MMEarth-ImageM) or all (MMEarth)
+def _mmearth_reproduce_pretrain(table4_row:str='all',   # s2 (MMEarth-S2), pixel (MMEarth-PixelM), image (MMEarth-ImageM) or all (MMEarth)
               gpus:int=1,             # GPUs per node
               nodes:int=1,            # nodes
               data:str=None,          # MMEarth folder (default: $MMEARTH_DIR/<the dataset's folder>)
@@ -481,7 +481,7 @@ def _pretrain(table4_row:str='all',   # s2 (MMEarth-S2), pixel (MMEarth-PixelM),
     "Print the torchrun and srun lines that pretrain one row of Table 4 with the paper's settings (Sec. 5.2), and the expected GPU hours."
     print(recipe_text(pretrain_recipe(table4_row, gpus, nodes, data, dataset, batch_size, tiles_per_s, None, name)), end='')
 
-SUBCOMMANDS = {'table4': hyphen_cli(_table4), 'pretrain': hyphen_cli(_pretrain)}
+SUBCOMMANDS = {'table4': hyphen_cli(_mmearth_reproduce_table4), 'pretrain': hyphen_cli(_mmearth_reproduce_pretrain)}
 
 def mmearth_reproduce(*argv):
     """Console entry point `mmearth_reproduce {table4,pretrain} [options]` (`argv` given: used instead of the command line).
@@ -496,3 +496,6 @@ def mmearth_reproduce(*argv):
     sys.argv = [f"{prog} {args[0]}", *args[1:]]
     try: SUBCOMMANDS[args[0]]()
     finally: sys.argv = saved
+
+mmearth_reproduce.subcommands = SUBCOMMANDS   # their options: OPTION_DOMAINS['mmearth_reproduce_<subcommand>'] (chapter 10)
+

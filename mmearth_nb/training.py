@@ -393,17 +393,17 @@ _PRETRAIN = dict(
     amp=one_of(('auto', 'bf16', 'fp16', 'none')), device=one_of(('auto', 'cpu', 'cuda')), output=path_to('out-dir'),
     name=Domain(pattern=r'[^/\\]*\S[^/\\]*', pattern_doc='a non-empty name without / or \\'), save_every=count(0),
     save_steps=count(0), max_steps=count(), clip_grad=_LR, fidelity=one_of(('paper', 'public')), init=path_to('file'),
-    init_partial=FLAG, resume=FLAG, quiet=FLAG, no_tensorboard=FLAG, no_tf32=FLAG)
+    init_partial=FLAG, resume=FLAG, quiet=FLAG, no_tensorboard=FLAG, tf32=FLAG)
 _EVAL = dict(
     checkpoint=path_to('exists', pattern=r'random(:\d+)?', pattern_doc="'random' or 'random:<seed>'"), model=one_of(_MODELS),
     tasks=Domain(many=True, whole=('all',), pattern=r'[\w.-]+', pattern_doc='a task folder name'),
     modes=one_of(('lp', 'ft', 'knn', 'logreg'), many=True, pattern=r'knn[1-9]\d*', pattern_doc='knn<k> (k >= 1)'),
-    partitions=one_of('mmearth_nb.probe:PARTITIONS', many=True), fidelity=one_of(('paper', 'public')),
+    partitions=one_of('mmearth_nb.geobench_data:PARTITIONS', many=True), fidelity=one_of(('paper', 'public')),
     epochs=count(), frozen_epochs=count(0), batch_size=count(), effective_batch=count(), lr=_LR, blr=_LR,
     weight_decay=real(0), layer_decay=real(0, 1, lo_open=True), layer_ids=one_of(('ours', 'public')), drop_path=_UNIT,
     warmup_epochs=count(0), label_smoothing=_UNIT, min_lr=real(0), select=one_of(('last', 'best_val')), lp_train_norm=FLAG,
     lp_frozen_mode=one_of(('eval', 'train')), seg_optimizer=one_of(('one', 'two')), seg_encoder_group=one_of(('lrd', 'public')),
-    multilabel_metric=one_of(('mAP', 'micro_f1')), amp=one_of(('none', 'bf16')), grn_eps=_LR, head_init_std=real(0),
+    multilabel_metric=one_of(('mAP', 'micro_f1')), band_order=one_of('mmearth_nb.evaluation:BAND_ORDERS'), amp=one_of(('none', 'bf16')), grn_eps=_LR, head_init_std=real(0),
     norm=one_of(('task', 'l1c', 'l2a')), stats=path_to('exists'), stats_scale=_LR, input_size=count(), ignore_index=count(None),
     patch_size=count(8, multiple_of=8), output=path_to('out-dir'), name=TEXT,
     geobench_dir=TEXT,   # existence: `geobench_root`, whose message says where GEO-Bench comes from
@@ -425,6 +425,17 @@ _EXPORT = dict(src=path_to('exists'), dst=path_to('out-file'), input_size=count(
 OPTION_DOMAINS = {'mmearth_pretrain': _PRETRAIN, 'mmearth_eval': _EVAL, 'mmearth_convert': _CONVERT,
                   'mmearth_bench': _BENCH, 'mmearth_explore': _EXPLORE, 'mmearth_export': _EXPORT}
 "Console script -> option -> `Domain`: the one description of what every option of every command accepts."
+
+# %% ../nbs/10_training.ipynb #a98bdf1d
+_DEVICE = Domain(pattern=r'auto|cpu|cuda(:\d+)?', pattern_doc="auto, cpu, cuda or cuda:<index>")
+OPTION_DOMAINS['mmearth_reproduce_table4'] = dict(
+    checkpoints=path_to('exists'), geobench_dir=TEXT, seeds=count(), fidelity=one_of('mmearth_nb.reproduce:FIDELITIES'),
+    tasks=Domain(many=True, whole=('table4', 'all'), pattern=r'[\w.-]+', pattern_doc='a Table 4 task name'),
+    output=path_to('out-dir'), tolerance=real(0, lo_open=True), epochs=count(), frozen_epochs=count(0), batch_size=count(),
+    device=_DEVICE, num_workers=count(0), n_boot=count(0), sample_ms=_LR, measure=FLAG, wait_s=real(0), quiet=FLAG)
+OPTION_DOMAINS['mmearth_reproduce_pretrain'] = dict(
+    table4_row=one_of('mmearth_nb.reproduce:TABLE4_PRETRAIN'), gpus=count(), nodes=count(), data=TEXT,
+    dataset=one_of('mmearth_nb.reproduce:DATASET_VERSIONS'), batch_size=count(), tiles_per_s=_LR, name=_PRETRAIN['name'])
 
 # %% ../nbs/10_training.ipynb #b37277fa
 def script_name(f)->str:
