@@ -390,13 +390,14 @@ def _lp_head_groups(head, lr, wd, wd_rule:str='project'):
 
 def _features(make_encoder, splits, H, device, num_workers, what):
     """(encoder, [(features, targets) per split]) of the frozen encoder, from `H['feature_cache']` when it holds them
-    (one `run_geobench_eval` call extracts each split once for all its LP / k-NN / logreg runs and seeds)."""
+    (one `run_geobench_eval` call extracts each split once for all its LP / k-NN / logreg runs and seeds). The extraction
+    leaves the global RNG alone (a DataLoader draws from it): a run's seed means the same whether features were cached."""
     cache, enc = H.get('feature_cache'), make_encoder(0.)
     key = lambda d: (id(make_encoder), d.task, d.partition, d.split, d.norm, d.stats_scale, d.input_size)
     out = []
     for d in splits:
         if cache is not None and key(d) in cache: out.append(cache[key(d)]); continue
-        out.append(extract_features(enc, d, H['batch_size'], device, num_workers, what))
+        with torch.random.fork_rng(devices=[]): out.append(extract_features(enc, d, H['batch_size'], device, num_workers, what))
         if cache is not None: cache[key(d)] = out[-1]
     return enc, out
 
@@ -596,6 +597,7 @@ def encoder_factory(checkpoint='random',        # 'random', 'random:<seed>', or 
     make.sha256 = content_hash(enc.state_dict() if random_ else Path(ck))
     return make
 
+# %% ../nbs/14_evaluation.ipynb #e1a7c009
 def content_hash(src, n:int=12)->str:
     """First `n` hex digits of the SHA-256 of an encoder: a file's bytes; a folder's files (relative name and bytes, sorted by
     name; a Hub-style `encoder/`); or a state dict (names, dtypes, shapes and bytes of its tensors: a 'random' encoder)."""
