@@ -617,7 +617,7 @@ RESULT_FIELDS = ['time', 'checkpoint', 'model', 'task', 'partition', 'mode', 'me
                  'n_train', 'epochs', 'effective_batch', 'lr', 'norm', 'seed', 'seconds', 'fidelity', 'select',
                  'label_smoothing', 'weight_decay', 'stats_scale', 'test_ci_low', 'test_ci_high', 'l2',
                  'checkpoint_path', 'checkpoint_sha256']
-_V1_FIELDS = 25   # the columns of the first layout: a results.csv whose header is RESULT_FIELDS[:n], n >= 25, is ours
+_MIN_FIELDS = 8   # time ... test: a results.csv whose header is RESULT_FIELDS[:n], n >= 8, is ours (earlier layouts had fewer columns)
 
 class ForeignFileError(FileExistsError):
     "An output file exists that this project did not write (another layout): it is left untouched; the message names it."
@@ -632,7 +632,7 @@ def check_results_files(out_dir:str|Path):
     out = Path(out_dir)
     if (p := out/'results.csv').exists():
         with open(p, newline='') as f: h = next(csv.reader(f), None)
-        if not h or len(h) < _V1_FIELDS or h != RESULT_FIELDS[:len(h)]:
+        if not h or len(h) < _MIN_FIELDS or h != RESULT_FIELDS[:len(h)]:
             _foreign(p, f"header {','.join(h or [])[:80]!r}", f"a header starting {','.join(RESULT_FIELDS[:4])},...")
     if (p := out/'results.md').exists() and not p.read_text(errors='replace').startswith('| checkpoint | model |'):
         _foreign(p, 'another first line', "tables starting '| checkpoint | model |'")
