@@ -4,7 +4,8 @@
 
 # %% ../nbs/14_evaluation.ipynb #539f0e1e
 from __future__ import annotations
-import os, re, sys, csv, json, math, time, warnings, tempfile
+import os, re, sys, csv, json, math, time, warnings, tempfile, hashlib
+from contextlib import contextmanager
 from functools import wraps
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, DataLoader, TensorDataset
 from fastcore.script import call_parse
 from .modalities import S2_BANDS, S2_FILE_BANDS, GEOBENCH_S2_NAMES, band_indices
-from .training import hyphen_cli, WarmupCosine, no_weight_decay
+from .training import hyphen_cli, WarmupCosine, no_weight_decay, write_atomic, remove_stale_temp_files
 from .encoder import LayerNorm
 from .probe import GeoBenchTask, GEOBENCH_TASKS, EncoderClassifier, BIGEARTHNET43_CLASSES
 from .geobench_data import (BENCHMARKS, PARTITIONS, geobench_root, task_dir, parse_tasks, GeoBenchS2Dataset, GeoBenchReadError,
@@ -24,10 +25,12 @@ from .geobench_data import (BENCHMARKS, PARTITIONS, geobench_root, task_dir, par
 # %% auto #0
 __all__ = ['RECIPES', 'LOGREG_L2', 'BAND_ORDERS', 'PUBLIC_EVAL_SWAP', 'RESULT_FIELDS', 'LEADERBOARD_FIELDS', 'mmearth_eval',
            'encoder_layer_id', 'public_layer_id', 'param_groups_lrd', 'unet_skips', 'UpBlock', 'EncoderUNet',
-           'confusion_per_image', 'evaluate', 'train_model', 'knn_scores', 'fit_logreg', 'logreg_probe',
-           'average_precision_per_class', 'bootstrap_ci', 'set_band_order', 'evaluate_task', 'check_finite_weights',
-           'set_grn_eps', 'encoder_factory', 'read_results', 'result_row', 'results_markdown', 'leaderboard_rows',
-           'export_leaderboard_csv', 'results_lock', 'append_results', 'run_geobench_eval', 'write_bigearthnet_sample']
+           'confusion_per_image', 'evaluate', 'train_model', 'knn_scores', 'knn_predict', 'fixed_threads', 'fit_logreg',
+           'logreg_logits', 'logreg_probe', 'average_precision_per_class', 'outputs_metrics', 'bootstrap_ci',
+           'set_band_order', 'evaluate_task', 'check_finite_weights', 'set_grn_eps', 'encoder_factory', 'content_hash',
+           'ForeignFileError', 'check_results_files', 'read_results', 'result_row', 'results_markdown',
+           'leaderboard_rows', 'export_leaderboard_csv', 'results_lock', 'append_results', 'run_geobench_eval',
+           'write_bigearthnet_sample']
 
 # %% ../nbs/14_evaluation.ipynb #61c63584
 RECIPES = {
@@ -231,31 +234,57 @@ def train_model(model:nn.Module, train_dl, val_dl, kind:str, n_classes:int,
 
 # %% ../nbs/14_evaluation.ipynb #ade0c327
 def knn_scores(train_f:torch.Tensor, train_y:torch.Tensor, query_f:torch.Tensor, k:int, n_classes:int, kind:str,
-               batch:int=1024)->torch.Tensor:
-    """Cosine k-NN class scores `(Q, n_classes)` for `query_f` (Q, D) from `train_f` (N, D) with labels `train_y`
-    (multiclass (N,) ints, multilabel (N, K) 0/1): the `k` nearest (cosine) vote with weight (1 + cos) / 2."""
+               batch:int=1024, counts:bool=False):
+    """Cosine k-NN class scores `(Q, n_classes)` float64 for `query_f` (Q, D) from `train_f` (N, D) with labels `train_y`
+    (multiclass (N,) ints, multilabel (N, K) 0/1): the `k` nearest (cosine) vote with weight (1 + cos) / 2; a class's score
+    is its weighted vote share, exactly 1.0 where all `k` neighbours carry it and 0.0 where none does (ties kept exact for
+    the AP). With `counts=True` also returns `(Q, n_classes)` int64: how many of the `k` neighbours carry each class (`knn_predict`)."""
     if kind not in ('multiclass', 'multilabel'): raise ValueError(f"k-NN needs a classification task, got {kind!r}")
-    Y = F.one_hot(train_y.long(), n_classes).float() if kind == 'multiclass' else train_y.float()
-    tf, k, out = F.normalize(train_f.float(), dim=1), min(int(k), len(train_f)), []
-    for q in query_f.float().split(batch):
+    Y = F.one_hot(train_y.long(), n_classes).double() if kind == 'multiclass' else train_y.double()
+    tf, k, out, cnt = F.normalize(train_f.double(), dim=1), min(int(k), len(train_f)), [], []
+    for q in query_f.double().split(batch):
         sim, idx = (F.normalize(q, dim=1) @ tf.T).topk(k, dim=1)
-        w = (1 + sim) / 2
-        out.append((w[..., None] * Y[idx]).sum(1) / w.sum(1, keepdim=True).clamp_min(1e-12))
-    return torch.cat(out)
+        w, Yn = (1 + sim) / 2, Y[idx]                                   # (q, k), (q, k, K)
+        c = Yn.sum(1)                                                   # exact: a sum of k zeros and ones
+        s = (w[..., None] * Yn).sum(1) / w.sum(1, keepdim=True).clamp_min(1e-300)
+        out.append(torch.where(c == k, 1., torch.where(c == 0, 0., s))); cnt.append(c.long())
+    return (torch.cat(out), torch.cat(cnt)) if counts else torch.cat(out)
+
+def knn_predict(counts:torch.Tensor, k:int, kind:str='multilabel', scores:torch.Tensor|None=None)->torch.Tensor:
+    """Predicted labels from `knn_scores(..., counts=True)`. Multi-label `(Q, K)` bool: a label is predicted when at least
+    half of the `k` neighbours carry it (BR-kNN-a, Spyromitros, Tsoumakas & Vlahavas, SETN 2008; scikit-multilearn
+    `BRkNNaClassifier`: "assigns the labels that are assigned to at least half of the neighbors"); `k` = the neighbours
+    used, `min(k, n_train)`. Multi-class `(Q,)`:
+    the class of largest weighted vote (`scores`)."""
+    if kind == 'multiclass': return scores.argmax(1)
+    return 2 * counts >= int(k)
+
+@contextmanager
+def fixed_threads(n:int=1):
+    "Run the block with `torch.set_num_threads(n)`, restoring the caller's count: reductions in the same order whatever the caller's setting."
+    old = torch.get_num_threads(); torch.set_num_threads(n)
+    try: yield
+    finally: torch.set_num_threads(old)
 
 def fit_logreg(X:torch.Tensor, y:torch.Tensor, n_classes:int, kind:str, l2:float, max_iter:int=200)->tuple:
-    """L2-regularised logistic regression by L-BFGS on standardised features. Returns `(W (D, K), b (K,), mean, std)`;
-    scores of new features `f`: `((f - mean) / std) @ W + b` (logits)."""
-    mean, std = X.mean(0), X.std(0).clamp_min(1e-6)
-    Xs = ((X - mean) / std).double()
-    W = torch.zeros(X.shape[1], n_classes, dtype=torch.float64, requires_grad=True)
-    b = torch.zeros(n_classes, dtype=torch.float64, requires_grad=True)
-    loss_fn = (lambda z: F.cross_entropy(z, y.long())) if kind == 'multiclass' else (lambda z: F.binary_cross_entropy_with_logits(z, y.double()))
-    opt = torch.optim.LBFGS([W, b], lr=1, max_iter=max_iter, history_size=20, line_search_fn='strong_wolfe', tolerance_grad=1e-9, tolerance_change=1e-12)
-    def closure():
-        opt.zero_grad(); loss = loss_fn(Xs @ W + b) + l2 / 2 * W.pow(2).sum(); loss.backward(); return loss
-    opt.step(closure)
-    return W.detach().float(), b.detach().float(), mean, std
+    """L2-regularised logistic regression by L-BFGS on standardised features, in float64 on one thread (`fixed_threads`:
+    the same weights for any `torch.set_num_threads`, and no waiting on contended threads for these small problems).
+    Returns `(W (D, K), b (K,), mean, std)` float64; logits of new features `f`: `logreg_logits(f, W, b, mean, std)`."""
+    with fixed_threads(1):
+        X = X.double(); mean, std = X.mean(0), X.std(0).clamp_min(1e-6)
+        Xs = (X - mean) / std
+        W = torch.zeros(X.shape[1], n_classes, dtype=torch.float64, requires_grad=True)
+        b = torch.zeros(n_classes, dtype=torch.float64, requires_grad=True)
+        loss_fn = (lambda z: F.cross_entropy(z, y.long())) if kind == 'multiclass' else (lambda z: F.binary_cross_entropy_with_logits(z, y.double()))
+        opt = torch.optim.LBFGS([W, b], lr=1, max_iter=max_iter, history_size=20, line_search_fn='strong_wolfe', tolerance_grad=1e-9, tolerance_change=1e-12)
+        def closure():
+            opt.zero_grad(); loss = loss_fn(Xs @ W + b) + l2 / 2 * W.pow(2).sum(); loss.backward(); return loss
+        opt.step(closure)
+    return W.detach(), b.detach(), mean, std
+
+def logreg_logits(f:torch.Tensor, W, b, mean, std)->torch.Tensor:
+    "Logits `(N, K)` float64 of features `f` (N, D) under a `fit_logreg` model, on one thread."
+    with fixed_threads(1): return ((f.double() - mean) / std) @ W + b
 
 LOGREG_L2 = tuple(10. ** e for e in range(-6, 3))
 "Grid of L2 strengths searched on the validation split (1e-6 ... 100)."
@@ -263,40 +292,45 @@ LOGREG_L2 = tuple(10. ** e for e in range(-6, 3))
 # %% ../nbs/14_evaluation.ipynb #29a89182
 def logreg_probe(f_tr, y_tr, f_va, y_va, f_te, n_classes:int, kind:str, l2_grid=LOGREG_L2, primary:str|None=None,
                  max_iter:int=200)->dict:
-    "Fit `fit_logreg` for every `l2` of `l2_grid`, keep the best on the validation split. Returns {'l2', 'val_by_l2', 'test_scores', 'val_scores'}."
+    """Fit `fit_logreg` for every `l2` of `l2_grid`, keep the best on the validation split (`outputs_metrics` of the float64
+    logits; the first of equal values). Returns {'l2', 'val_by_l2', 'test_scores', 'val_scores'} (logits, float64)."""
     best, val_by = None, {}
+    primary = TaskMetrics(kind, n_classes, primary=primary).primary
     for l2 in l2_grid:
         W, b, m, s = fit_logreg(f_tr, y_tr, n_classes, kind, l2, max_iter)
-        sc = ((f_va - m) / s) @ W + b
-        tm = TaskMetrics(kind, n_classes, primary=primary); tm.update(sc, y_va); v = tm.compute()[tm.primary]
+        sc = logreg_logits(f_va, W, b, m, s)
+        v = outputs_metrics(dict(scores=sc, targets=y_va), kind)[primary]
         val_by[l2] = v
         if best is None or v > best[0]: best = (v, l2, W, b, m, s, sc)
     _, l2, W, b, m, s, sc = best
-    return dict(l2=l2, val_by_l2=val_by, val_scores=sc, test_scores=((f_te - m) / s) @ W + b)
-
-def _metrics_of(scores, y, kind, n_classes, primary, what):
-    tm = TaskMetrics(kind, n_classes, primary=primary); check_finite(scores, f"scores of {what}"); tm.update(scores, y)
-    return tm.compute()
+    return dict(l2=l2, val_by_l2=val_by, val_scores=sc, test_scores=logreg_logits(f_te, W, b, m, s))
 
 def _run_probe(make_encoder, tr, va, te, H, device, num_workers, mode, what):
-    "k-NN (`mode` 'knnK') or logistic regression ('logreg') on cached frozen features. Returns (None, history, [val, test], test outputs)."
+    """k-NN (`mode` 'knnK') or logistic regression ('logreg') on cached frozen features. Returns (None, history,
+    [val metrics, test metrics], test outputs {'scores' float64, 'targets', 'pred'}): the metrics are `outputs_metrics` of
+    these outputs (k-NN predictions: `knn_predict`; logreg: probability > 0.5, i.e. logit > 0)."""
     if H['kind'] == 'segmentation': raise ValueError(f"{mode} needs a classification task; {tr.task} is a segmentation task (use lp/ft)")
     _, ((f_tr, y_tr), (f_va, y_va), (f_te, y_te)) = _features(make_encoder, (tr, va, te), H, device, num_workers, what)
     if mode == 'logreg':
         r = logreg_probe(f_tr, y_tr, f_va, y_va, f_te, H['n_classes'], H['kind'], primary=H['metric'])
-        sv, st, hist = r['val_scores'], r['test_scores'], [dict(phase='logreg', l2=l2, **{f"val_{H['metric']}": v}) for l2, v in r['val_by_l2'].items()]
+        outs = [dict(scores=s, targets=y, pred=s > 0) for s, y in ((r['val_scores'], y_va), (r['test_scores'], y_te))]
+        hist = [dict(phase='logreg', l2=l2, **{f"val_{H['metric']}": v}) for l2, v in r['val_by_l2'].items()]
         H['chosen'] = dict(l2=r['l2'])
     else:
-        k = int(mode[3:])
-        sv, st = (knn_scores(f_tr, y_tr, f, k, H['n_classes'], H['kind']) for f in (f_va, f_te)); hist = []
-    val, test = (_metrics_of(s, y, H['kind'], H['n_classes'], H['metric'], what) for s, y in ((sv, y_va), (st, y_te)))
-    return None, hist, [val, test], dict(scores=st, targets=y_te)
+        k, outs, hist = min(int(mode[3:]), len(f_tr)), [], []
+        for f, y in ((f_va, y_va), (f_te, y_te)):
+            s, c = knn_scores(f_tr, y_tr, f, k, H['n_classes'], H['kind'], counts=True)
+            outs.append(dict(scores=s, targets=y, pred=knn_predict(c, k, H['kind'], s)))
+        H['chosen'] = dict(k=k)
+    for o in outs: check_finite(o['scores'], f"scores of {what}")
+    return None, hist, [outputs_metrics(o, H['kind']) for o in outs], outs[1]
 
 # %% ../nbs/14_evaluation.ipynb #02ef6de9
 def average_precision_per_class(scores:torch.Tensor, target:torch.Tensor)->torch.Tensor:
     """AP of every column of `scores` (N, K) against 0/1 `target` (N, K), ties counted as one threshold (the step-wise
-    `sum_t (R_t - R_{t-1}) P_t` of scikit-learn and torchmetrics). NaN for a class without positives. Vectorised over classes."""
-    s, order = scores.float().sort(0, descending=True)
+    `sum_t (R_t - R_{t-1}) P_t` of scikit-learn's `average_precision_score` and torchmetrics), in the dtype of `scores`
+    (float64 scores stay float64: no ties made by rounding). NaN for a class without positives. Vectorised over classes."""
+    s, order = scores.sort(0, descending=True)
     y = target.long().gather(0, order).double()
     n = len(s); pos = torch.arange(n)[:, None].expand_as(s)
     last = torch.ones_like(s, dtype=torch.bool); last[:-1] = s[:-1] != s[1:]           # last row of each group of tied scores
@@ -305,6 +339,22 @@ def average_precision_per_class(scores:torch.Tensor, target:torch.Tensor)->torch
     npos = y.sum(0)
     return (y * prec).sum(0) / torch.where(npos > 0, npos, torch.nan)
 
+def outputs_metrics(out:dict, kind:str, idx:torch.Tensor|None=None)->dict:
+    """Classification metrics of the test images `idx` (default all) from ONE set of outputs `out` = {'scores' (N, K),
+    'targets', optional 'pred'}, so that the point estimate and its bootstrap interval (`bootstrap_ci`) share them.
+    Multi-label: 'mAP' (mean `average_precision_per_class` over classes with a positive), 'AP_per_class', 'n_classes_ap',
+    'micro_f1' of `pred` (N, K) bool (default `scores > 0`: sigmoid(logit) > 0.5, without a float32 sigmoid that
+    saturates), 'labels_pred_per_image', 'labels_true_per_image'. Multi-class: 'acc' of `pred` (default argmax)."""
+    idx = torch.arange(len(out['scores'])) if idx is None else idx
+    s, y = out['scores'][idx], out['targets'][idx]
+    p = out['pred'][idx] if out.get('pred') is not None else (s.argmax(1) if kind == 'multiclass' else s > 0)
+    if kind == 'multiclass': return {'acc': float((p == y).double().mean())}
+    y, p = y.long(), p.long()
+    ap = average_precision_per_class(s, y); ok = ~ap.isnan()
+    return {'mAP': float(ap[ok].mean()) if ok.any() else float('nan'), 'AP_per_class': ap.tolist(), 'n_classes_ap': int(ok.sum()),
+            'micro_f1': float(2 * (p * y).sum().double() / (p.sum() + y.sum()).clamp_min(1)),
+            'labels_pred_per_image': float(p.sum(1).double().mean()), 'labels_true_per_image': float(y.sum(1).double().mean())}
+
 def _metric_on(kind, n_classes, primary, out, idx):
     "The `primary` metric of the resampled test images `idx` from `evaluate(..., outputs=True)` outputs."
     if kind == 'segmentation':
@@ -312,16 +362,11 @@ def _metric_on(kind, n_classes, primary, out, idx):
         if primary == 'acc': return float(c.diagonal().sum() / c.sum())
         inter, union = c.diagonal(), c.sum(0) + c.sum(1) - c.diagonal()
         return float((inter[union > 0] / union[union > 0]).mean())
-    s, y = out['scores'][idx], out['targets'][idx]
-    if kind == 'multiclass': return float((s.argmax(1) == y).double().mean())
-    y = y.long()
-    if primary == 'micro_f1':
-        p = (s > 0).long(); return float(2 * (p * y).sum() / (p.sum() + y.sum()).clamp_min(1))
-    ap = average_precision_per_class(s, y)
-    return float(ap[~ap.isnan()].mean()) if (~ap.isnan()).any() else float('nan')
+    return outputs_metrics(out, kind, idx)[primary]
 
 def bootstrap_ci(out:dict, kind:str, n_classes:int, primary:str, n_boot:int=1000, seed:int=0, level:float=0.95)->tuple[float, float]:
-    "Percentile-bootstrap `level` interval `(low, high)` of the `primary` test metric, resampling test images (`out` from `evaluate(outputs=True)`)."
+    """Percentile-bootstrap `level` interval `(low, high)` of the `primary` test metric, resampling test images (`out` from
+    `evaluate(outputs=True)` or a probe: the same outputs the point estimate `outputs_metrics(out)` comes from)."""
     n = len(next(iter(out.values())))
     g = torch.Generator().manual_seed(seed)
     vals = np.array([_metric_on(kind, n_classes, primary, out, torch.randint(0, n, (n,), generator=g)) for _ in range(n_boot)])
@@ -346,13 +391,14 @@ def _lp_head_groups(head, lr, wd, wd_rule:str='project'):
 
 def _features(make_encoder, splits, H, device, num_workers, what):
     """(encoder, [(features, targets) per split]) of the frozen encoder, from `H['feature_cache']` when it holds them
-    (one `run_geobench_eval` call extracts each split once for all its LP / k-NN / logreg runs and seeds)."""
+    (one `run_geobench_eval` call extracts each split once for all its LP / k-NN / logreg runs and seeds). The extraction
+    leaves the global RNG alone (a DataLoader draws from it): a run's seed means the same whether features were cached."""
     cache, enc = H.get('feature_cache'), make_encoder(0.)
     key = lambda d: (id(make_encoder), d.task, d.partition, d.split, d.norm, d.stats_scale, d.input_size, getattr(d, 'band_order', 'name'))
     out = []
     for d in splits:
         if cache is not None and key(d) in cache: out.append(cache[key(d)]); continue
-        out.append(extract_features(enc, d, H['batch_size'], device, num_workers, what))
+        with torch.random.fork_rng(devices=[]): out.append(extract_features(enc, d, H['batch_size'], device, num_workers, what))
         if cache is not None: cache[key(d)] = out[-1]
     return enc, out
 
@@ -491,7 +537,7 @@ def evaluate_task(make_encoder,                 # callable(drop_path_rate) -> fr
                   feature_cache:dict|None=None)->dict:  # frozen features shared between runs (see `_features`)
     """Train and test one (encoder, task, partition, mode). Returns a dict with the test metrics ('test'), the
     validation metrics of the selected weights ('val'), 'history' (per epoch), the resolved hyper-parameters, 'metric'
-    (the primary metric name), 'test_ci' (bootstrap 95% interval, `n_boot` resamples; 0: none) and, with `keep_model`, the trained 'model'. Paper Sec. 5.1-5.2; options in RECIPES and
+    (the primary metric name), 'test_ci' (bootstrap 95% interval, `n_boot` resamples; 0: none) and, with `keep_model`, the trained 'model' and the test 'outputs'. Paper Sec. 5.1-5.2; options in RECIPES and
     the fidelity appendix. Raises `ValueError` for a bad option, `NonFiniteError` naming the checkpoint for NaN/inf."""
     opts = dict(locals()); _check_options(mode, opts)
     device, what = _resolve_device(device), str(getattr(make_encoder, 'checkpoint', 'encoder'))
@@ -503,23 +549,27 @@ def evaluate_task(make_encoder,                 # callable(drop_path_rate) -> fr
     g = torch.Generator().manual_seed(seed)
     dl = lambda d, shuffle: DataLoader(d, batch_size=H['batch_size'], shuffle=shuffle, num_workers=num_workers,
                                        generator=g if shuffle else None, pin_memory=device.startswith('cuda'))
+    trained = mode in ('lp', 'ft')                # k-NN and logreg have no lr, epochs, batches, weight decay or smoothing
     info = dict(task=task, mode=mode, partition=partition, kind=kind, n_classes=n_classes, n_train=len(tr), n_valid=len(va),
-                n_test=len(te), epochs=H['epochs'], batch_size=H['batch_size'], effective_batch=eff, lr=H['lr'],
-                weight_decay=H['weight_decay'], label_smoothing=R['label_smoothing'], select=R['select'], amp=amp, norm=norm,
-                stats_scale=tr.stats_scale, seed=seed, metric=H['metric'], checkpoint=what)
+                n_test=len(te), **{k: v if trained else None for k, v in dict(epochs=H['epochs'], batch_size=H['batch_size'],
+                effective_batch=eff, lr=H['lr'], weight_decay=H['weight_decay'], label_smoothing=R['label_smoothing'], select=R['select']).items()},
+                amp=amp, norm=norm, stats_scale=tr.stats_scale, seed=seed, metric=H['metric'], checkpoint=what)
     t0 = time.time()
-    if log: log(f"{task} [{partition}] {mode}: {len(tr)}/{len(va)}/{len(te)} samples, {kind} {n_classes} classes, lr {H['lr']:.2e}")
+    if log: log(f"{task} [{partition}] {mode}: {len(tr)}/{len(va)}/{len(te)} samples, {kind} {n_classes} classes" + (f", lr {H['lr']:.2e}" if trained else ''))
     if mode not in ('lp', 'ft'): model, hist, (val, test), out = _run_probe(make_encoder, tr, va, te, H, device, num_workers, mode, what)
     elif kind != 'segmentation' and mode == 'lp': model, hist, (val, test), out = _run_lp(make_encoder, tr, va, te, H, dl, g, device, num_workers, what)
     elif kind != 'segmentation': model, hist, (val, test), out = _run_ft(make_encoder, tr, va, te, H, dl, device, what)
     else:
         model, hist, (val, test), out = _run_seg(make_encoder, tr, va, te, H, dl, device, mode, what)
         info['frozen_epochs'] = H['frozen_epochs']
+    if kind != 'segmentation': test = {**test, **outputs_metrics(out, kind)}   # point estimate from the outputs the interval resamples
     info.update(H.get('chosen', {}))
     info.update(val=val, test=test, history=hist, seconds=time.time() - t0,
                 test_ci=bootstrap_ci(out, kind, n_classes, H['metric'], n_boot, seed=0) if n_boot else (float('nan'),) * 2)
-    if keep_model: info['model'] = model
-    if log: log(f"  test {H['metric']} {test[H['metric']]:.4f}" + (f", micro-F1 {test['micro_f1']:.4f}" if kind == 'multilabel' else ''))
+    if keep_model: info.update(model=model, outputs=out)   # and the test outputs the metrics and the interval come from
+    if log: log(f"  test {H['metric']} {test[H['metric']]:.4f} [{info['test_ci'][0]:.4f}, {info['test_ci'][1]:.4f}]" + (
+        f", micro-F1 {test['micro_f1']:.4f}, labels per image {test['labels_pred_per_image']:.2f} predicted / {test['labels_true_per_image']:.2f} true"
+        if kind == 'multilabel' else ''))
     return info
 
 # %% ../nbs/14_evaluation.ipynb #dd036ee0
@@ -546,63 +596,114 @@ def set_grn_eps(encoder:nn.Module, eps:float)->nn.Module:
 def encoder_factory(checkpoint='random',        # 'random', 'random:<seed>', or a path for `load_pretrained_encoder`
                     model='convnextv2_atto', patch_size:int=16, grn_eps:float|None=None):
     """A callable `make(drop_path_rate=0.) -> fresh dense encoder` for `evaluate_task`; `make.checkpoint` names it, `make.config`
-    is the file's config (`load_pretrained_encoder`; `{}` for a random encoder). The checkpoint is read and validated once, now.
+    is the file's config (`load_pretrained_encoder`; `{}` for a random encoder), `make.path` its absolute path ('random:<seed>'
+    as given) and `make.sha256` its `content_hash`. `make` runs under `torch.random.fork_rng`: it never reseeds the caller. The checkpoint is read and validated once, now.
     Raises `ValueError` for an unknown `model`, `FileNotFoundError` and the typed `CheckpointError`s of chapter 15
     (`EncoderSizeError` also naming `model`), `NonFiniteError` for NaN/inf weights."""
     from mmearth_nb.encoder import convnextv2
     from mmearth_nb.checkpoints import load_pretrained_encoder, EncoderSizeError   # the one loader (chapter 15)
     size, ck = _size_of(model), str(checkpoint)
     def make(drop_path_rate:float=0.)->nn.Module:
-        if ck == 'random' or ck.startswith('random:'):
-            torch.manual_seed(int(ck.split(':')[1]) if ':' in ck else 0)
-            enc = convnextv2(size, impl='dense', patch_size=patch_size, drop_path_rate=drop_path_rate)
-        else:
-            try: enc, make.config = load_pretrained_encoder(ck, impl='dense', size=size, bands=S2_BANDS, drop_path_rate=drop_path_rate)
-            except EncoderSizeError as e: raise EncoderSizeError(f"{e}; but --model {model} was requested") from e
+        with torch.random.fork_rng(devices=[]):       # the caller's RNG (seeded per run: heads, data order) is left untouched
+            if ck == 'random' or ck.startswith('random:'):
+                torch.manual_seed(int(ck.split(':')[1]) if ':' in ck else 0)
+                enc = convnextv2(size, impl='dense', patch_size=patch_size, drop_path_rate=drop_path_rate)
+            else:
+                try: enc, make.config = load_pretrained_encoder(ck, impl='dense', size=size, bands=S2_BANDS, drop_path_rate=drop_path_rate)
+                except EncoderSizeError as e: raise EncoderSizeError(f"{e}; but --model {model} was requested") from e
         check_finite_weights(enc, f"checkpoint {ck}")
         return set_grn_eps(enc, grn_eps) if grn_eps is not None else enc
     make.checkpoint, make.config = ck, {}
-    make(0.)
+    enc = make(0.)
+    random_ = ck == 'random' or ck.startswith('random:')
+    make.path = ck if random_ else str(Path(ck).resolve())
+    make.sha256 = content_hash(enc.state_dict() if random_ else Path(ck))
     return make
+
+# %% ../nbs/14_evaluation.ipynb #e1a7c009
+def content_hash(src, n:int=12)->str:
+    """First `n` hex digits of the SHA-256 of an encoder: a file's bytes; a folder's files (relative name and bytes, sorted by
+    name; a Hub-style `encoder/`); or a state dict (names, dtypes, shapes and bytes of its tensors: a 'random' encoder)."""
+    h = hashlib.sha256()
+    if isinstance(src, dict):
+        for k, v in src.items(): h.update(f"{k}:{v.dtype}:{tuple(v.shape)}".encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
+        return h.hexdigest()[:n]
+    p = Path(src)
+    for f in (sorted(q for q in p.rglob('*') if q.is_file()) if p.is_dir() else [p]):
+        if p.is_dir(): h.update(str(f.relative_to(p)).encode() + b'\0')
+        with open(f, 'rb') as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b''): h.update(chunk)
+    return h.hexdigest()[:n]
 
 # %% ../nbs/14_evaluation.ipynb #770b628a
 RESULT_FIELDS = ['time', 'checkpoint', 'model', 'task', 'partition', 'mode', 'metric', 'test', 'val', 'test_micro_f1',
                  'n_train', 'epochs', 'effective_batch', 'lr', 'norm', 'seed', 'seconds', 'fidelity', 'select',
-                 'label_smoothing', 'weight_decay', 'stats_scale', 'test_ci_low', 'test_ci_high', 'l2']
+                 'label_smoothing', 'weight_decay', 'stats_scale', 'test_ci_low', 'test_ci_high', 'l2',
+                 'checkpoint_path', 'checkpoint_sha256']
+_MIN_FIELDS = 8   # time ... test: a results.csv whose header is RESULT_FIELDS[:n], n >= 8, is ours (earlier layouts had fewer columns)
 
-def _atomic_write(path:Path, text:str):
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + '.', suffix='.tmp')
-    with os.fdopen(fd, 'w', newline='') as f: f.write(text)
-    os.replace(tmp, path)
+class ForeignFileError(FileExistsError):
+    "An output file exists that this project did not write (another layout): it is left untouched; the message names it."
+
+def _foreign(p:Path, got, expected:str):
+    raise ForeignFileError(f"{p} exists and was not written by mmearth_eval ({got}; expected {expected}): it is left "
+                           f"unchanged; choose another --output or move the file away")
+
+def check_results_files(out_dir:str|Path):
+    """Raise `ForeignFileError` naming the file if `out_dir` holds a results.csv, results.md or leaderboard.csv that is not in
+    this project's layout (another header): they are never rewritten."""
+    out = Path(out_dir)
+    if (p := out/'results.csv').exists():
+        with open(p, newline='') as f: h = next(csv.reader(f), None)
+        if not h or len(h) < _MIN_FIELDS or h != RESULT_FIELDS[:len(h)]:
+            _foreign(p, f"header {','.join(h or [])[:80]!r}", f"a header starting {','.join(RESULT_FIELDS[:4])},...")
+    if (p := out/'results.md').exists() and not p.read_text(errors='replace').startswith('| checkpoint | model |'):
+        _foreign(p, 'another first line', "tables starting '| checkpoint | model |'")
+    if (p := out/'leaderboard.csv').exists() and p.read_text(errors='replace').split('\n', 1)[0].strip() != ','.join(LEADERBOARD_FIELDS):
+        _foreign(p, 'another header', 'the GEO-Bench leaderboard header')
+
+def _atomic_write(path:Path, text:str): write_atomic(path, text, 'the evaluation output')
 
 def read_results(out_dir:str|Path)->list[dict]:
-    "Rows of `out_dir/results.csv` (empty list if absent)."
+    "Rows of `out_dir/results.csv` (empty list if absent). Raises `ForeignFileError` for a results.csv of another layout."
     p = Path(out_dir)/'results.csv'
     if not p.exists(): return []
+    check_results_files(out_dir)
     with open(p, newline='') as f: return list(csv.DictReader(f))
 
-def result_row(info:dict, checkpoint:str, model:str)->dict:
-    "One results.csv row from an `evaluate_task` result."
-    t = info['test']
+def result_row(info:dict, checkpoint:str, model:str, path:str='', sha256:str='')->dict:
+    """One results.csv row from an `evaluate_task` result; `checkpoint` is the label, `path` and `sha256` (`content_hash`)
+    identify the encoder. Options a mode does not have (k-NN: lr, epochs, ...) are left empty."""
+    t, e = info['test'], lambda k, fmt='{}': '' if info.get(k) is None else fmt.format(info[k])
     return dict(time=time.strftime('%Y-%m-%dT%H:%M:%S'), checkpoint=checkpoint, model=model, task=info['task'],
                 partition=info['partition'], mode=info['mode'], metric=info['metric'], test=f"{t[info['metric']]:.6f}",
                 val=f"{info['val'].get(info['metric'], float('nan')):.6f}",
                 test_micro_f1=f"{t['micro_f1']:.6f}" if 'micro_f1' in t else '', n_train=info['n_train'],
-                epochs=info['epochs'], effective_batch=info['effective_batch'], lr=f"{info['lr']:.3g}",
+                epochs=e('epochs'), effective_batch=e('effective_batch'), lr=e('lr', '{:.3g}'),
                 norm=info['norm'], seed=info['seed'], seconds=f"{info['seconds']:.1f}", fidelity=info.get('fidelity', 'paper'),
-                select=info.get('select', ''), label_smoothing=info.get('label_smoothing', ''), weight_decay=info.get('weight_decay', ''),
-                stats_scale=info.get('stats_scale', ''), test_ci_low=f"{info.get('test_ci', (float('nan'),)*2)[0]:.6f}",
-                test_ci_high=f"{info.get('test_ci', (float('nan'),)*2)[1]:.6f}", l2=info.get('l2', ''))
+                select=e('select'), label_smoothing=e('label_smoothing'), weight_decay=e('weight_decay'),
+                stats_scale=e('stats_scale'), test_ci_low=f"{info.get('test_ci', (float('nan'),)*2)[0]:.6f}",
+                test_ci_high=f"{info.get('test_ci', (float('nan'),)*2)[1]:.6f}", l2=e('l2'), checkpoint_path=path, checkpoint_sha256=sha256)
 
 # %% ../nbs/14_evaluation.ipynb #b3202836
+def _enc(r)->tuple:
+    "The encoder of a results row: (label, path, sha256, model); rows of the first layout have no path and hash."
+    return (r['checkpoint'], r.get('checkpoint_path') or '', r.get('checkpoint_sha256') or '', r['model'])
+
 def _by_key(rows):
-    "{(checkpoint, model, task, partition, mode): [latest row of each seed]}, in order of appearance."
+    "{(label, path, sha256, model, task, partition, mode): [latest row of each seed]}, in order of appearance: two encoders never share a key."
     latest = {}
-    for r in rows: latest[(r['checkpoint'], r['model'], r['task'], r['partition'], r['mode'], str(r.get('seed', '')))] = r
+    for r in rows: latest[(*_enc(r), r['task'], r['partition'], r['mode'], str(r.get('seed', '')))] = r
     out = {}
-    for k, r in latest.items(): out.setdefault(k[:5], []).append(r)
+    for k, r in latest.items(): out.setdefault(k[:7], []).append(r)
     return out
+
+def _enc_names(encs)->dict:
+    "{encoder: its name in the tables}: the label, with its hash when known, and its path when label and hash are not enough."
+    short = {e: e[0] + (f" ({e[2]})" if e[2] else '') for e in encs}
+    n = {}
+    for e in encs: n[(short[e], e[3])] = n.get((short[e], e[3]), 0) + 1
+    return {e: short[e] + (f" {e[1]}" if n[(short[e], e[3])] > 1 else '') for e in encs}
 
 def _f(x):
     try: return float(x)
@@ -614,7 +715,7 @@ def results_markdown(rows:list[dict])->str:
     by = _by_key(rows)
     mean = lambda k: None if k not in by else 100 * np.mean([_f(r['test']) for r in by[k]])
     cols = list(dict.fromkeys((r['task'], r['partition']) for r in rows if r['mode'] in ('lp', 'ft')))
-    ckpts = list(dict.fromkeys((r['checkpoint'], r['model']) for r in rows))
+    ckpts = list(dict.fromkeys(_enc(r) for r in rows)); name = _enc_names(ckpts)
     def cell(c, col):
         v = [mean(c + col + (m,)) for m in ('ft', 'lp')]
         f = lambda x: '-' if x is None else f"{x:.1f}"
@@ -625,17 +726,18 @@ def results_markdown(rows:list[dict])->str:
         metric = next(r['metric'] for r in rows if (r['task'], r['partition']) == col)
         seg = t is not None and t.kind == 'segmentation' and not any(c + col + ('lp',) in by for c in ckpts)
         return f"{name}{'' if col[1] == 'default' else ' ' + col[1]} {'FT' if seg else 'FT/LP'} ({metric})"
-    lines = ['| checkpoint | model | ' + ' | '.join(head(c) for c in cols) + ' |', '|---|---|' + '---|' * len(cols)]
-    for c in ckpts:
-        if cols: lines.append(f'| {c[0]} | {c[1]} | ' + ' | '.join(cell(c, col) for col in cols) + ' |')
-    lines += ['', '| checkpoint | model | task | partition | mode | metric | seeds | test % (mean ± std) | bootstrap 95% CI |',
+    lines = []
+    if cols:   # the Table-4 block: only when some run is LP or FT
+        lines = ['| checkpoint | model | ' + ' | '.join(head(c) for c in cols) + ' |', '|---|---|' + '---|' * len(cols)]
+        lines += [f'| {name[c]} | {c[3]} | ' + ' | '.join(cell(c, col) for col in cols) + ' |' for c in ckpts] + ['']
+    lines += ['| checkpoint | model | task | partition | mode | metric | seeds | test % (mean ± std) | bootstrap 95% CI |',
               '|---|---|---|---|---|---|---|---|---|']
     for k, rs in by.items():
         v = np.array([_f(r['test']) for r in rs]) * 100
         lo, hi = (np.nanmean([_f(r.get(f'test_ci_{e}')) for r in rs]) * 100 for e in ('low', 'high'))
         ci = '-' if not np.isfinite(lo) else f"[{lo:.1f}, {hi:.1f}]"
         sd = f" ± {v.std(ddof=1):.1f}" if len(v) > 1 else ''
-        lines.append(f"| {k[0]} | {k[1]} | {k[2]} | {k[3]} | {k[4]} | {rs[0]['metric']} | {len(v)} | {v.mean():.1f}{sd} | {ci} |")
+        lines.append(f"| {name[k[:4]]} | {k[3]} | {k[4]} | {k[5]} | {k[6]} | {rs[0]['metric']} | {len(v)} | {v.mean():.1f}{sd} | {ci} |")
     return '\n'.join(lines) + '\n'
 
 # %% ../nbs/14_evaluation.ipynb #07533238
@@ -644,7 +746,8 @@ LEADERBOARD_FIELDS = ['dataset', 'Metric', 'experiment_name', 'partition name', 
 "Columns of the GEO-Bench leaderboard's results_and_parameters.csv (The-AI-Alliance/GEO-Bench-2-Leaderboard, examples/)."
 
 def leaderboard_rows(rows:list[dict])->list[dict]:
-    "results.csv rows -> rows of the GEO-Bench leaderboard layout (`LEADERBOARD_FIELDS`); multi-label rows report micro-F1."
+    """results.csv rows -> rows of the GEO-Bench leaderboard layout (`LEADERBOARD_FIELDS`); multi-label rows report micro-F1
+    (k-NN: vote share, `knn_predict`; the others: probability > 0.5); `experiment_name` and `backbone` carry the encoder's hash."""
     out = []
     for r in rows:
         kind = r['metric']
@@ -656,8 +759,9 @@ def leaderboard_rows(rows:list[dict])->list[dict]:
         seg = GEOBENCH_TASKS.get(r['task']) is not None and GEOBENCH_TASKS[r['task']].kind == 'segmentation' or kind == 'mIoU'
         dec = {'lp': 'UNet (frozen encoder)' if seg else 'Linear (frozen encoder)', 'ft': 'UNet' if seg else 'Linear',
                'logreg': 'LogisticRegression (frozen encoder)'}.get(r['mode'], f"kNN k={r['mode'][3:]} (frozen encoder)")
-        out.append({'dataset': r['task'], 'Metric': metric, 'experiment_name': f"{r['checkpoint']}_{r['mode']}",
-                    'partition name': part.replace('_', ' '), 'backbone': f"{r['model']} ({r['checkpoint']})", 'decoder': dec,
+        sha = r.get('checkpoint_sha256') or ''          # the encoder's content: two encoders of one label stay apart
+        out.append({'dataset': r['task'], 'Metric': metric, 'experiment_name': f"{r['checkpoint']}{'_' + sha if sha else ''}_{r['mode']}",
+                    'partition name': part.replace('_', ' '), 'backbone': f"{r['model']} ({r['checkpoint']}{', sha256 ' + sha if sha else ''})", 'decoder': dec,
                     'batch_size_selection': 'fixed', 'early_stop_patience': '', 'n_trials': 0, 'Seed': r.get('seed', ''),
                     'data_percentages': f"{frac * 100:g}%" if np.isfinite(frac) else '', 'batch_size': r.get('effective_batch', ''),
                     'weight_decay': r.get('weight_decay', ''), 'lr': r.get('lr', ''), 'test metric': val})
@@ -667,44 +771,65 @@ def export_leaderboard_csv(out_dir:str|Path, path:str|Path|None=None)->Path:
     "Write `out_dir/results.csv` in the GEO-Bench leaderboard layout to `path` (default `out_dir/leaderboard.csv`), atomically."
     import io
     path = Path(path or Path(out_dir)/'leaderboard.csv')
+    if path.exists() and path.read_text(errors='replace').split('\n', 1)[0].strip() != ','.join(LEADERBOARD_FIELDS):
+        _foreign(path, 'another header', 'the GEO-Bench leaderboard header')
     buf = io.StringIO(); w = csv.DictWriter(buf, fieldnames=LEADERBOARD_FIELDS); w.writeheader(); w.writerows(leaderboard_rows(read_results(out_dir)))
     _atomic_write(path, buf.getvalue())
     return path
 
 # %% ../nbs/14_evaluation.ipynb #4c4f4768
-from contextlib import contextmanager
+_LEGACY_TMP = re.compile(r'^(results\.csv|results\.md|leaderboard\.csv)\..{8}\.tmp$')   # `mkstemp` names of earlier versions
 
 @contextmanager
 def results_lock(out_dir:str|Path):
-    "Exclusive lock (`fcntl.flock` on `out_dir/results.csv.lock`) around read-modify-write of the tables: concurrent evaluations keep every row."
+    """Exclusive lock (`fcntl.flock` on `out_dir/results.csv.lock`) around read-modify-write of the tables: concurrent
+    evaluations keep every row. Holding it, removes what dead writers left: temporary files (`remove_stale_temp_files`:
+    `.<name>.tmp-<pid>` of a dead pid; and earlier versions' `results.csv.XXXXXXXX.tmp`, only ever written under this
+    lock). The lock file is deleted on release (a waiter that then holds the deleted file's lock tries again on the path),
+    so none is left behind after a run; one left by a killed process is taken and deleted by the next."""
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out_dir/'results.csv.lock', os.O_CREAT | os.O_RDWR, 0o644)
-    try:
+    path = out_dir/'results.csv.lock'
+    while True:
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o666)
         try: import fcntl; fcntl.flock(fd, fcntl.LOCK_EX)
-        except ImportError: pass                                    # no flock (Windows): unlocked
+        except ImportError: break                                   # no flock (Windows): unlocked
+        try: same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError: same = False
+        if same: break
+        os.close(fd)                                                # the file was deleted by its last holder: again
+    try:
+        remove_stale_temp_files(out_dir, verbose=False, names=('results.csv', 'results.md', 'leaderboard.csv'))
+        for p in out_dir.iterdir():
+            if _LEGACY_TMP.match(p.name) and p.is_file(): p.unlink(missing_ok=True)
         yield
-    finally: os.close(fd)                                           # closing releases the lock
+    finally:
+        try: path.unlink(missing_ok=True)                           # still holding the lock: nobody else is inside
+        finally: os.close(fd)                                       # closing releases the lock
 
 def append_results(out_dir:str|Path, new_rows:list[dict])->list[dict]:
     """Append rows to `out_dir/results.csv` (atomic rewrite under `results_lock`, existing rows kept, also those another
-    process appends at the same time) and regenerate `results.md`. Returns all rows."""
+    process appends at the same time) and regenerate `results.md` and `leaderboard.csv`. Returns all rows. Raises
+    `ForeignFileError` (nothing written) if one of these files exists in another layout (`check_results_files`)."""
     import io
     with results_lock(out_dir):
         rows = read_results(out_dir) + list(new_rows)
+        check_results_files(out_dir)
         fields = RESULT_FIELDS + sorted({k for r in rows for k in r} - set(RESULT_FIELDS))
         buf = io.StringIO(); w = csv.DictWriter(buf, fieldnames=fields, restval='')
         w.writeheader(); w.writerows(rows)
         _atomic_write(Path(out_dir)/'results.csv', buf.getvalue())
         _atomic_write(Path(out_dir)/'results.md', results_markdown(rows))
+        export_leaderboard_csv(out_dir)
     return rows
 
 # %% ../nbs/14_evaluation.ipynb #f2c2a3ca
 def _label(checkpoint, name):
+    "The row label: `name`, else 'random[:seed]', else the run folder's name (of encoder.pth, checkpoint-*.pth, an `encoder/` folder), else the file's stem."
     if name: return name
     ck = str(checkpoint)
     if ck.startswith('random'): return ck
-    p = Path(ck)
-    return p.parent.name if p.name == 'encoder.pth' or p.name.startswith('checkpoint-') else p.stem
+    p = Path(ck).resolve()
+    return p.parent.name if p.name in ('encoder.pth', 'encoder') or p.name.startswith('checkpoint-') else p.stem
 
 def run_geobench_eval(checkpoint='random', model='convnextv2_atto', tasks='all', modes='lp,ft', partitions='default',
                       output='results', name=None, geobench_dir=None, patch_size:int=16, quick:bool=False, log=print,
@@ -713,7 +838,9 @@ def run_geobench_eval(checkpoint='random', model='convnextv2_atto', tasks='all',
     (a crash keeps the finished runs; a failed run appends nothing) and write its history to `output/history/`. `train_kw`
     go to `evaluate_task`; `fidelity='public'` fills every option not given with `mmearth_nb.fidelity.fidelity_overrides('public',
     'eval')`. Modes: lp, ft, knn (= knn5,knn20), knn<k>, logreg. `seeds` (e.g. '0,1,2'): every run repeated per seed.
-    Also writes `output/leaderboard.csv` (GEO-Bench leaderboard layout). Returns the new rows. Raises early for a wrong task name, a missing GEO-Bench, an unknown mode or a bad checkpoint."""
+    Also writes `output/leaderboard.csv` (GEO-Bench leaderboard layout). Rows and history name the encoder by label, path
+    and `content_hash`. Returns the new rows. Raises early for a wrong task name, a missing GEO-Bench, an unknown mode, a
+    bad checkpoint or an output file this project did not write (`ForeignFileError`)."""
     from mmearth_nb.fidelity import fidelity_overrides
     train_kw = {k: v for k, v in train_kw.items() if v is not None}
     for k, v in fidelity_overrides(fidelity, 'eval').items(): train_kw.setdefault(k, v)   # explicit options win
@@ -732,9 +859,11 @@ def run_geobench_eval(checkpoint='random', model='convnextv2_atto', tasks='all',
     if quick:
         train_kw['epochs'] = train_kw.get('epochs') or 2
         train_kw['frozen_epochs'] = train_kw.get('frozen_epochs') or 1
+    out = Path(output)                            # created when the first result is written
+    check_results_files(out)                      # a results.csv / .md / leaderboard.csv of another layout: refused, untouched
     make = encoder_factory(checkpoint, model, patch_size, grn_eps)
     label = _label(checkpoint, name)
-    out = Path(output)                            # created when the first result is written
+    remove_stale_temp_files(out/'history', verbose=False)
     rows, cache = [], {}                           # frozen features, extracted once per split for this encoder
     for t in task_list:
         for p in part_list:
@@ -742,11 +871,11 @@ def run_geobench_eval(checkpoint='random', model='convnextv2_atto', tasks='all',
                 for sd in seed_list:
                     info = evaluate_task(make, t, m, p, root, log=log, seed=sd, feature_cache=cache, **train_kw)
                     info['fidelity'] = fidelity
-                    row = result_row(info, label, model)
-                    rows.append(row); append_results(out, [row])
-                    _atomic_write(out/'history'/f"{re.sub(r'[^A-Za-z0-9_.-]', '_', label)}_{t}_{p}_{m}_seed{sd}.json",
+                    info.update(checkpoint_path=make.path, checkpoint_sha256=make.sha256)
+                    row = result_row(info, label, model, make.path, make.sha256)
+                    rows.append(row); append_results(out, [row])   # results.csv, .md and leaderboard.csv
+                    _atomic_write(out/'history'/f"{re.sub(r'[^A-Za-z0-9_.-]', '_', label)}_{make.sha256}_{t}_{p}_{m}_seed{sd}.json",
                                   json.dumps(info, indent=1, default=str))
-                    export_leaderboard_csv(out)
     return rows
 
 # %% ../nbs/14_evaluation.ipynb #4b86f2cd

@@ -17,7 +17,7 @@ from .pretrain import warmup_cosine
 
 # %% auto #0
 __all__ = ['WD_RULES', 'LOCK_NAME', 'FLAG', 'TEXT', 'OPTION_DOMAINS', 'no_weight_decay', 'param_groups', 'make_optimizer',
-           'WarmupCosine', 'make_scheduler', 'OutputWriteError', 'writing', 'remove_stale_temp_files',
+           'WarmupCosine', 'make_scheduler', 'OutputWriteError', 'writing', 'remove_stale_temp_files', 'write_atomic',
            'RunFolderInUseError', 'RunLock', 'cli_errors', 'hyphen_options', 'hyphen_cli', 'OptionError', 'Domain',
            'count', 'real', 'one_of', 'path_to', 'check_options', 'script_name', 'parse_cli', 'count_host_syncs']
 
@@ -125,20 +125,38 @@ def _pid_alive(pid:int)->bool:
     except PermissionError: return True
     return True
 
-def remove_stale_temp_files(folder:str|Path, verbose:bool=True)->list[str]:
+def remove_stale_temp_files(folder:str|Path, verbose:bool=True, names:tuple|None=None)->list[str]:
     """Delete the temporary files `.<name>.tmp-<pid>` of interrupted atomic writes in `folder` whose process is gone (or is
     this one, which writes nothing yet), and the temporary folders of an interrupted `encoder/` export (the caller holds
-    the run folder's lock). Returns their names; prints what was freed if `verbose`."""
+    the run folder's lock). `names`: only the temporary files of these file names, and no folders (a folder shared with
+    other writers, e.g. evaluation results). Returns their names; prints what was freed if `verbose`."""
     folder = Path(folder)
     if not folder.is_dir(): return []
     stale = [p for p in folder.iterdir() if (m := _TMP_FILE.match(p.name)) and p.is_file()
+             and (names is None or p.name[1:].rsplit('.tmp-', 1)[0] in names)
              and (int(m[1]) == os.getpid() or not _pid_alive(int(m[1])))]
-    stale += [p for p in folder.iterdir() if p.is_dir() and _TMP_DIR.match(p.name)]   # interrupted `save_pretrained` (run folder locked)
+    if names is None: stale += [p for p in folder.iterdir() if p.is_dir() and _TMP_DIR.match(p.name)]   # interrupted `save_pretrained` (run folder locked)
     size = sum(q.stat().st_size for p in stale for q in ([p] if p.is_file() else p.rglob('*')) if q.is_file())
     for p in stale: shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
     if stale and verbose:
         print(f"{folder}: removed {len(stale)} temporary file(s) of interrupted writes ({size / 1e6:.1f} MB): {sorted(p.name for p in stale)}")
     return sorted(p.name for p in stale)
+
+def write_atomic(path:str|Path, data:str|bytes, what:str='file')->Path:
+    """Write `data` (str: UTF-8, newlines untouched) to `path` atomically: `.<name>.tmp-<pid>` beside it (so that
+    `remove_stale_temp_files` can tell a killed writer's leftover), fsync, `os.replace`. The file is created with mode
+    0o666 filtered by the umask, as `open()` does (0644 under umask 022; `tempfile.mkstemp` would give 0600), and the
+    folders with 0o777 and the umask. A failure leaves `path` as it was, no temporary file, and raises `OutputWriteError`
+    naming `what` and `path`. Returns `path`."""
+    path = Path(path); tmp = path.with_name(f'.{path.name}.tmp-{os.getpid()}')
+    with writing(path, what):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+            with os.fdopen(fd, 'wb') as f: f.write(data.encode() if isinstance(data, str) else data); f.flush(); os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException: tmp.unlink(missing_ok=True); raise
+    return path
 
 # %% ../nbs/10_training.ipynb #7bf3188d
 LOCK_NAME = 'run.lock'
