@@ -19,7 +19,8 @@ from .training import cli_errors, hyphen_options
 
 # %% auto #0
 __all__ = ['Violations', 'find_layout_files', 'check_h5', 'check_band_stats_file', 'check_splits_file', 'check_tile_info_file',
-           'value_problems', 'batch_problems', 'check_batch']
+           'value_problems', 'batch_problems', 'check_batch', 'full_scan', 'check_open', 'check_dataset',
+           'write_check_report', 'mmearth_check']
 
 # %% ../nbs/22_check.ipynb #40734306
 class Violations:
@@ -252,7 +253,7 @@ def _bounds_text(m)->str:
 
 def value_problems(name:str, a)->list[tuple[str, np.ndarray, int]]:
     """Problems of raw values `a` (array or CPU tensor `(B, C[, H, W])`, file dtype) of modality `name` against
-    `MODALITIES[name]`: `[(problem, bad tiles bool (B,), number of bad values)]`, no-data values excluded."""
+    `MODALITIES[name]`: `[(problem, bad tiles bool (B,), number of bad values, an example)]`, no-data values excluded."""
     m, a = MODALITIES[name], np.asarray(a)
     B, C = a.shape[:2]; nd = nodata_mask(a, name); out = []
     bad = np.zeros(a.shape, bool); b = m.bounds()
@@ -263,15 +264,17 @@ def value_problems(name:str, a)->list[tuple[str, np.ndarray, int]]:
     if bad.any():
         i = tuple(np.argwhere(bad)[0])
         band = m.bands[i[1]] if i[1] < m.n_bands else f"channel {i[1]}"
-        out.append((f"values outside {_bounds_text(m)}, e.g. {a[i].item()!r} in {band}", bad.reshape(B, -1).any(1), int(bad.sum())))
+        out.append((f"values outside {_bounds_text(m)}", bad.reshape(B, -1).any(1), int(bad.sum()), f"{a[i].item()!r} in {band}"))
     fine = ~bad.reshape(B, -1).any(1)                      # rows already reported are not judged again
     if m.one_hot:
         ones, allnd = (a == 1).sum(1), nd.all(1)
         r = fine & ~allnd & (nd.any(1) | (ones != 1))
-        if r.any(): out.append((f"one-hot vectors without exactly one 1 (e.g. {int(ones[r][0])} ones) or partly no-data", r, int(r.sum())))
+        if r.any(): out.append(("one-hot vectors without exactly one 1, or partly no-data", r, int(r.sum()), f"{int(ones[r][0])} ones"))
     if m.cyclic:
         with np.errstate(invalid='ignore'): r = fine & ~nd.any(1) & (np.abs((a.astype(np.float64) ** 2).sum(1) - 1) > 1e-3)
-        if r.any(): out.append(("(sin, cos) pairs off the unit circle (sin^2 + cos^2 != 1, paper eq. 3-8)", r, int(r.sum())))
+        if r.any():
+            j = int(np.flatnonzero(r)[0])
+            out.append(("(sin, cos) pairs off the unit circle (sin^2 + cos^2 != 1, paper eq. 3-8)", r, int(r.sum()), f"{a[j].tolist()}"))
     return out
 
 # %% ../nbs/22_check.ipynb #ed14870b
@@ -281,9 +284,9 @@ def batch_problems(arrays:Mapping, tile_ids, where:str='')->list[str]:
     out = []
     for name, a in arrays.items():
         if name not in MODALITIES: continue
-        for p, rows, k in value_problems(name, a):
+        for p, rows, k, ex in value_problems(name, a):
             t = [tile_ids[int(r)] for r in np.flatnonzero(rows)]
-            out.append(f"{where}{name}: {p}: {k} value{'s' if k > 1 else ''} in tile{'s' if len(t) > 1 else ''} "
+            out.append(f"{where}{name}: {p}, e.g. {ex}: {k} value{'s' if k > 1 else ''} in tile{'s' if len(t) > 1 else ''} "
                        f"{', '.join(map(repr, t[:5]))}{', ...' if len(t) > 5 else ''}")
     return out
 
@@ -291,3 +294,109 @@ def check_batch(arrays:Mapping, tile_ids, where:str='')->None:
     "`ValueError` with the lines of `batch_problems` (joined by '; '), if there are any."
     p = batch_problems(arrays, tile_ids, where)
     if p: raise ValueError('; '.join(p))
+
+# %% ../nbs/22_check.ipynb #0a417071
+def _expected_location(tile_info, ids, n)->dict:
+    "`{'lat'|'lon'|'month': float64 (N, 2)}` encodings (eq. 3-8) of the tile info, NaN where the tile info has no valid value."
+    exp = {k: np.full((n, 2), np.nan) for k in ('lat', 'lon', 'month')}
+    if not isinstance(tile_info, Mapping) or ids is None: return exp
+    for r, t in enumerate(ids[:n]):
+        e = tile_info.get(t)
+        if not isinstance(e, Mapping): continue
+        for k, lim in (('lat', 90), ('lon', 180)):
+            x = e.get(k)
+            if isinstance(x, (int, float)) and not isinstance(x, bool) and -lim <= x <= lim: exp[k][r] = encode_latlon(x)
+        d = e.get('S2_DATE')
+        if isinstance(d, str) and _DATE.match(d) and 1 <= int(d[5:7]) <= 12: exp['month'][r] = encode_month(int(d[5:7]))
+    return exp
+
+def full_scan(path, v:Violations, info:dict, tile_info=None, block:int=64, progress:bool=False):
+    """Every value of every tile of the modalities in `info['ok']` (`check_h5`) through `value_problems`, `block` tiles
+    at a time, and the agreement `location` with `tile_info`. Adds one violation per modality and problem to `v`."""
+    path = Path(path); where, n, ids = path.name, info['n'] or 0, info['tile_ids']
+    names = [k for k in MODALITIES if k in info['ok']]
+    exp = _expected_location(tile_info, ids, n)
+    steps = range(0, n, block)
+    if progress:
+        from tqdm.auto import tqdm
+        steps = tqdm(steps, desc=f'mmearth_check {where}', unit='block', file=sys.stderr)
+    with _open_h5(path) as f:
+        for s in steps:
+            for k in names:
+                try: a = f[k][s:s + block]
+                except (OSError, RuntimeError) as e:
+                    v.add(where, f"HDF5 dataset {k!r}: blocks that cannot be read ({e}); the file is damaged", f"rows {s}..{min(s + block, n) - 1}"); continue
+                fine = np.ones(len(a), bool)
+                for p, rows, cnt, ex in value_problems(k, a):
+                    r = np.flatnonzero(rows); fine &= ~rows
+                    v.add(where, f"HDF5 dataset {k!r}: tiles with {p}", f"{_tile(s + r[0], ids)}: {ex}", count=len(r))
+                if k in exp:
+                    e = exp[k][s:s + len(a)]
+                    with np.errstate(invalid='ignore'):
+                        off = fine & ~nodata_mask(a, k).any(1) & ~np.isnan(e).any(1) & (np.abs(a - e).max(1) > 1e-4)
+                    for r in np.flatnonzero(off):
+                        v.add(where, f"HDF5 dataset {k!r}: encodings that differ from eq. 3-8 of the tile info (agreement location)",
+                              f"{_tile(s + r, ids)}: {a[r].tolist()} vs {e[r].round(6).tolist()}")
+
+# %% ../nbs/22_check.ipynb #5e7141ce
+def _guard(v:Violations, path, fn, *a):
+    "`fn(*a)`, any exception becoming a violation naming `path`."
+    try: return fn(*a)
+    except Exception as e: v.add(f"{path}: cannot check this file ({type(e).__name__}: {e})", ''); return None
+
+def check_open(folder, v:Violations)->tuple[dict, dict, dict|None]:
+    """The checks on open of a dataset `folder` (files, HDF5 layout and metadata, band statistics, splits, tile info
+    and their agreement; no tile read). Adds to `v`; returns `(paths, info of check_h5, tile info)`."""
+    paths, lines = find_layout_files(folder); v.extend(lines)
+    info = {'n': None, 'hw': None, 'tile_ids': None, 's2_types': None, 'ok': set()}
+    if 'h5' in paths: info = _guard(v, paths['h5'], check_h5, paths['h5'], v) or info
+    if 'band_stats' in paths: _guard(v, paths['band_stats'], check_band_stats_file, paths['band_stats'], v, info['s2_types'])
+    if 'splits' in paths: _guard(v, paths['splits'], check_splits_file, paths['splits'], v, info['n'])
+    ti = None
+    if 'tile_info' in paths:
+        ti = _guard(v, paths['tile_info'], check_tile_info_file, paths['tile_info'], v, info['tile_ids'], info['s2_types'])
+    return paths, info, ti
+
+def check_dataset(folder, full:bool=False, progress:bool=False, timings:dict|None=None, block:int=64)->list[str]:
+    """Violation lines of the MMEarth dataset `folder` (`[]`: none): `check_open`, and with `full` the `full_scan`.
+    `timings` (a dict) receives `open_s`, `full_s` and `tiles`."""
+    v, t0 = Violations(), time.perf_counter()
+    paths, info, ti = check_open(folder, v)
+    t1 = time.perf_counter()
+    if full and 'h5' in paths and info['ok']: _guard(v, paths['h5'], full_scan, paths['h5'], v, info, ti, block, progress)
+    if timings is not None: timings.update(open_s=t1 - t0, full_s=time.perf_counter() - t1 if full else None, tiles=info['n'])
+    return v.lines()
+
+# %% ../nbs/22_check.ipynb #df2347cd
+def write_check_report(path, data, lines:list, timings:dict, full:bool)->Path:
+    "Write the report of a check: JSON if `path` ends in .json, else text (one line per violation, then a summary)."
+    path = Path(path)
+    summary = (f"{len(lines)} violation(s)" if lines else 'no violation') + f" of the MMEarth layout in {data} ({timings.get('tiles')} tiles; " \
+              f"checks on open {timings['open_s']:.2f} s" + (f", full scan {timings['full_s']:.2f} s" if full else '') + ')'
+    if path.suffix == '.json':
+        path.write_text(json.dumps({'data': str(data), 'full': full, 'violations': lines, 'summary': summary, 'timings': timings,
+                                    'checked': {'modalities': list(MODALITIES), 'fields': list(LAYOUT_FIELDS),
+                                                'agreement': list(AGREEMENT)}}, indent=1))
+    else: path.write_text(''.join(l + '\n' for l in lines) + summary + '\n')
+    return path
+
+@hyphen_options
+@call_parse
+def mmearth_check(data:str,        # MMEarth dataset folder: one *.h5 and the *_band_stats, *_splits, *_tile_info.json files
+                  full:bool=False, # also read every tile: value ranges and codes of every modality, lat/lon/month against the tile info
+                  report:str=None, # also write the report to this file (.json: JSON, else text)
+                  quiet:bool=False # no progress bar for --full
+                 ):
+    """Check an MMEarth dataset folder against the layout of chapter 00 (`MODALITIES`, `LAYOUT_FIELDS`, `AGREEMENT`): one
+    line per violation on stdout and exit status 2, or one summary line and status 0. Bad input (an unwritable
+    report) is one line `mmearth_check: error: ...`, status 2; never a traceback. Options may be spelt with hyphens."""
+    with cli_errors('mmearth_check'):
+        timings = {}
+        lines = check_dataset(data, full=full, progress=full and not quiet, timings=timings)
+        if report: write_check_report(report, data, lines, timings, full)
+    for l in lines: print(l)
+    if lines:
+        print(f"mmearth_check: {len(lines)} violation{'s' if len(lines) > 1 else ''} in {data}", file=sys.stderr)
+        raise SystemExit(2)
+    print(f"{data}: no violation of the MMEarth layout ({timings['tiles']} tiles; checks on open {timings['open_s']:.2f} s"
+          + (f", full scan {timings['full_s']:.2f} s" if full else '') + ')')
