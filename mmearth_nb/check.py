@@ -20,7 +20,7 @@ from .training import cli_errors, hyphen_options
 # %% auto #0
 __all__ = ['Violations', 'find_layout_files', 'check_h5', 'check_band_stats_file', 'check_splits_file', 'check_tile_info_file',
            'value_problems', 'batch_problems', 'check_batch', 'full_scan', 'check_open', 'check_dataset',
-           'write_check_report', 'mmearth_check']
+           'write_check_report', 'mmearth_check', 'Fault', 'layout_faults', 'run_fault']
 
 # %% ../nbs/22_check.ipynb #40734306
 class Violations:
@@ -52,7 +52,7 @@ def find_layout_files(folder)->tuple[dict, list[str]]:
     for k, pat in LAYOUT_FILES.items():
         hits = sorted(folder.glob(pat))
         if len(hits) == 1: paths[k] = hits[0]
-        else: out.append(f"{folder}: {len(hits) or 'no'} file{'s' if len(hits) != 1 else ''} matching {pat!r}"
+        else: out.append(f"{folder}: {len(hits) or 'no'} file{'s' if len(hits) > 1 else ''} matching {pat!r}"
                          + (f" ({[h.name for h in hits]})" if hits else '') + f"; expected exactly one ({k})")
     return paths, out
 
@@ -63,19 +63,22 @@ def _tile(row, ids=None)->str:
     return f"row {int(row)}" + (f" (tile {ids[int(row)]!r})" if ids is not None and int(row) < len(ids) else '')
 
 # %% ../nbs/22_check.ipynb #9d617ea6
+def _fmt(shape)->str: return '(' + ', '.join('N' if i == 0 and s is None else '?' if s is None else str(s) for i, s in enumerate(shape)) + ')'
+
 def _check_datasets(f:h5py.File, where:str, n, hw, v:Violations)->set:
     "Every modality of MODALITIES present with its expected shape and dtype; returns the names that are fine."
     ok = set()
     for k, m in MODALITIES.items():
         d = f.get(k)
         if not isinstance(d, h5py.Dataset):
-            v.add(where, f"HDF5 dataset {k!r} missing ({m.description}; expected shape {expected_shape(k)}, dtype {m.dtype})"); continue
+            v.add(where, f"HDF5 dataset {k!r} missing ({m.description}; expected shape {_fmt(expected_shape(k))}, dtype {m.dtype})"); continue
         exp = expected_shape(k, n, hw if m.is_pixel else None)
         good = True
         if len(d.shape) != len(exp) or any(e is not None and e != s for e, s in zip(exp, d.shape)):
-            what = 'rows' if len(d.shape) == len(exp) and exp[0] is not None and d.shape[0] != exp[0] else 'shape'
-            v.add(where, f"HDF5 dataset {k!r}: expected shape {tuple('?' if e is None else e for e in exp)}, got {d.shape}"
-                  + (f" (N = {n} rows of metadata)" if what == 'rows' else '')); good = False
+            same = len(d.shape) == len(exp)
+            why = (f" (N = {n} rows of metadata; agreement rows)" if same and n is not None and d.shape[0] != n else
+                   " (the tile size of the other pixel datasets; agreement tile_size)" if same and m.is_pixel and d.shape[2:] != tuple(exp[2:]) else '')
+            v.add(where, f"HDF5 dataset {k!r}: expected shape {_fmt(exp)}, got {d.shape}{why}"); good = False
         if d.dtype != np.dtype(m.dtype):
             v.add(where, f"HDF5 dataset {k!r}: expected dtype {m.dtype}, got {d.dtype}"); good = False
         if good: ok.add(k)
@@ -106,9 +109,17 @@ def _check_metadata(md, where:str, v:Violations)->tuple[list|None, np.ndarray|No
     return ids, types
 
 # %% ../nbs/22_check.ipynb #97654930
+def _tile_size(f:h5py.File)->tuple|None:
+    "(H, W) of most pixel-level datasets (ties: that of sentinel2), so that one odd dataset is the one named."
+    hws = [tuple(f[k].shape[2:]) for k, m in MODALITIES.items() if m.is_pixel and isinstance(f.get(k), h5py.Dataset) and f[k].ndim == 4]
+    if not hws: return None
+    s2 = f.get('sentinel2')
+    first = [tuple(s2.shape[2:])] if isinstance(s2, h5py.Dataset) and s2.ndim == 4 else []
+    return max(first + hws, key=lambda hw: hws.count(hw))
+
 def check_h5(path, v:Violations)->dict:
     """Cheap checks of the HDF5 file `path` (no tile is read): every modality of `MODALITIES` present with the layout's
-    shape (N rows, the `sentinel2` tile size for pixel datasets) and dtype; the `metadata` fields of `LAYOUT_FIELDS`.
+    shape (N rows; pixel datasets: the tile size of most of them) and dtype; the `metadata` fields of `LAYOUT_FIELDS`.
     Adds to `v`; returns `{'n', 'hw', 'tile_ids', 's2_types', 'ok'}` (`ok`: the modalities whose layout is right)."""
     path = Path(path); where = path.name
     info = {'n': None, 'hw': None, 'tile_ids': None, 's2_types': None, 'ok': set()}
@@ -119,9 +130,8 @@ def check_h5(path, v:Violations)->dict:
         if isinstance(md, h5py.Dataset) and md.ndim == 1: info['n'] = md.shape[0]
         elif md is None: v.add(where, "HDF5 dataset 'metadata' missing; expected a compound dataset (N,) of tile_id, S2_type")
         else: v.add(where, f"HDF5 dataset 'metadata': expected shape (N,), got {getattr(md, 'shape', type(md).__name__)}")
-        if isinstance(s2, h5py.Dataset) and s2.ndim == 4:
-            info['hw'] = tuple(s2.shape[2:])
-            if info['n'] is None: info['n'] = s2.shape[0]
+        if isinstance(s2, h5py.Dataset) and s2.ndim == 4 and info['n'] is None: info['n'] = s2.shape[0]
+        info['hw'] = _tile_size(f)
         info['ok'] = _check_datasets(f, where, info['n'], info['hw'], v)
         if isinstance(md, h5py.Dataset): info['tile_ids'], info['s2_types'] = _check_metadata(md, where, v)
     return info
@@ -130,7 +140,8 @@ def check_h5(path, v:Violations)->dict:
 def _json(path, v:Violations, what:str):
     "The parsed JSON file, or None with a violation (unreadable, not JSON, not an object)."
     try: obj = _read_json(path)
-    except (OSError, ValueError, UnicodeDecodeError) as e: v.add(f"{path}: cannot read the {what} ({e})", ''); return None
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        v.add(f"{Path(path).name}: cannot read the {what} ({str(e).replace(str(path) + ': ', '')})", ''); return None
     if not isinstance(obj, Mapping):
         v.add(Path(path).name, f"expected a JSON object (the {what}), got {type(obj).__name__}"); return None
     return obj
@@ -157,7 +168,7 @@ def check_band_stats_file(path, v:Violations, s2_types=None):
             x = _numbers(ent.get(s))
             if s not in ent: v.add(where, f"[{key!r}][{s!r}] missing; expected a list of {len(bands)} numbers (bands {list(bands)})")
             elif x is None or x.ndim != 1: v.add(where, f"[{key!r}][{s!r}]: expected a list of {len(bands)} numbers, got {str(ent[s])[:60]}")
-            elif len(x) != len(bands): v.add(where, f"[{key!r}][{s!r}]: {len(x)} numbers, expected {len(bands)}, one per band {list(bands)}")
+            elif len(x) != len(bands): v.add(where, f"[{key!r}][{s!r}]: {len(x)} numbers, expected {len(bands)}, one per band {list(bands)} (agreement stats_bands)")
             else: a[s] = x
         if len(a) < len(STATS_FIELDS): continue
         for p in band_stats_problems(stats, key, name, where): v.add(p, '')
@@ -171,7 +182,7 @@ def check_band_stats_file(path, v:Violations, s2_types=None):
         rows = np.flatnonzero(np.asarray(s2_types) == c)
         if m is not None and len(m) == len(S2_FILE_BANDS) and len(rows) and np.isnan(m[used]).all():
             v.add(where, f"[{key!r}]: every band is NaN (no statistics), but {len(rows)} tiles are {S2_TYPES[c].upper()} "
-                  f"(rows {rows[:5].tolist()}): they cannot be standardized")
+                  f"(rows {rows[:5].tolist()}): they cannot be standardized (agreement stats_products)")
 
 # %% ../nbs/22_check.ipynb #ade57cc9
 def check_splits_file(path, v:Violations, n:int|None=None):
@@ -187,7 +198,7 @@ def check_splits_file(path, v:Violations, n:int|None=None):
         if bad: v.add(where, f"[{k!r}]: expected integer HDF5 rows, got {x[bad[0]]!r} at position {bad[0]}", count=len(bad)); continue
         a = np.asarray(x, np.int64).reshape(-1)
         out = np.flatnonzero((a < 0) | (a >= (n if n is not None else np.iinfo(np.int64).max)))
-        for i in out: v.add(where, f"[{k!r}]: rows outside 0..{'N-1' if n is None else n - 1} (the HDF5 rows)", f"{a[i]} at position {i}")
+        for i in out: v.add(where, f"[{k!r}]: rows outside 0..{'N-1' if n is None else n - 1} (the HDF5 rows; agreement split_rows)", f"{a[i]} at position {i}")
         u, cnt = np.unique(a, return_counts=True)
         for r in u[cnt > 1]: v.add(where, f"[{k!r}]: rows listed more than once", f"row {r}")
         rows[k] = u
@@ -196,7 +207,7 @@ def check_splits_file(path, v:Violations, n:int|None=None):
     for i, a in enumerate(ks):
         for b in ks[i + 1:]:
             both = np.intersect1d(rows[a], rows[b])
-            if len(both): v.add(where, f"rows in both splits {a!r} and {b!r}; splits must be disjoint", f"rows {both[:5].tolist()}", len(both))
+            if len(both): v.add(where, f"rows in both splits {a!r} and {b!r}; splits must be disjoint (agreement split_rows)", f"rows {both[:5].tolist()}", len(both))
 
 # %% ../nbs/22_check.ipynb #a467db3c
 _DATE = re.compile(r'\d{4}-\d{2}-\d{2}$')
@@ -214,7 +225,7 @@ def _entry_problems(e:Mapping, t:str|None, bands_seen:dict)->list[str]:
         key = json.dumps(names)
         if key not in bands_seen:
             try: check_s2_band_names(names, ''); bands_seen[key] = None
-            except (ValueError, TypeError) as err: bands_seen[key] = "'BANDS'['sentinel2']" + str(err).split("BANDS['sentinel2']", 1)[-1]
+            except (ValueError, TypeError) as err: bands_seen[key] = f"'BANDS'['sentinel2']{'' if str(err).startswith(':') else ': '}{err}"
         if bands_seen[key]: out.append(bands_seen[key])
     for k, (lo, hi) in (('lat', (-90, 90)), ('lon', (-180, 180))):
         x = e.get(k)
@@ -400,3 +411,200 @@ def mmearth_check(data:str,        # MMEarth dataset folder: one *.h5 and the *_
         raise SystemExit(2)
     print(f"{data}: no violation of the MMEarth layout ({timings['tiles']} tiles; checks on open {timings['open_s']:.2f} s"
           + (f", full scan {timings['full_s']:.2f} s" if full else '') + ')')
+
+# %% ../nbs/22_check.ipynb #f1227098
+@dataclass
+class Fault:
+    "One wrong version of a dataset folder, made from the layout description."
+    field: str          # what it breaks: a modality, a LAYOUT_FIELDS key, a LAYOUT_FILES kind or an AGREEMENT rule
+    what: str           # the wrong value, in words
+    apply: Callable     # apply(folder): breaks the dataset folder in place
+    expect: tuple       # substrings of the one violation line it must give
+    full: bool = False  # seen by the full scan only (the values of the tiles)
+
+def _file(folder, kind)->Path: return next(Path(folder).glob(LAYOUT_FILES[kind]))
+
+def _h5_rewrite(name, fn):
+    "apply(folder): replace HDF5 dataset `name` by `fn(its array)` (None: delete it)."
+    def apply(folder):
+        with h5py.File(_file(folder, 'h5'), 'r+') as f:
+            a = f[name][:]; del f[name]
+            b = fn(a)
+            if b is not None: f.create_dataset(name, data=b)
+    return apply
+
+def _json_edit(kind, fn):
+    "apply(folder): `fn(obj)` edits the parsed JSON file of `kind` in place (or returns a replacement)."
+    def apply(folder):
+        p = _file(folder, kind); obj = json.loads(p.read_text())
+        r = fn(obj); p.write_text(json.dumps(obj if r is None else r))
+    return apply
+
+def _bad_value(m):
+    "A raw value of modality `m` that its dtype holds, that is not no-data and that the description does not allow (None: any value is allowed)."
+    b = m.bounds()
+    if b is None: return None
+    lo, hi = float(b[0][0]), float(b[1][0])
+    cands = [c for c in range(int(lo), int(hi) + 1) if c not in m.codes] if m.codes and m.valid is None and not m.one_hot else []
+    dt = np.dtype(m.dtype)
+    for c in cands + [hi + 1, lo - 1, hi + 2, lo - 2]:
+        if dt.kind in 'iu' and not np.iinfo(dt).min <= c <= np.iinfo(dt).max: continue
+        x = np.array([c], dt)
+        if x[0] == c and not nodata_mask(x, m.name)[0]: return x[0].item()
+
+# %% ../nbs/22_check.ipynb #4cb2e0e6
+def _set_row(a, row, value):
+    "A copy of `a` with `value` at row `row`, channel 0 (pixel (0, 0))."
+    a = a.copy(); a[(row, 0) + (0,) * (a.ndim - 2)] = value; return a
+
+def _modality_faults(m)->list[Fault]:
+    "Faults of one HDF5 dataset: dtype, shape, rows, missing, and values (range / codes, one-hot, cyclic, location)."
+    h5, k = LAYOUT_FILES['h5'][1:], repr(m.name)
+    wrong = 'float64' if m.dtype != 'float64' else 'float32'
+    fs = [Fault(m.name, f'dtype {wrong}', _h5_rewrite(m.name, lambda a: a.astype(wrong)), (h5, k, f'expected dtype {m.dtype}')),
+          Fault(m.name, f'{m.n_channels + 1} channels', _h5_rewrite(m.name, lambda a: np.concatenate([a, a[:, :1]], 1)), (h5, k, 'expected shape')),
+          Fault(m.name, 'a row missing', _h5_rewrite(m.name, lambda a: a[:-1]), (h5, k, 'rows of metadata')),
+          Fault(m.name, 'dataset missing', _h5_rewrite(m.name, lambda a: None), (h5, k, 'missing'))]
+    if m.is_pixel: fs.append(Fault('tile_size', f'{m.name} one pixel shorter', _h5_rewrite(m.name, lambda a: a[:, :, :-1]), (h5, k, 'expected shape')))
+    x = _bad_value(m)
+    if x is not None: fs.append(Fault(m.name, f'value {x!r}', _h5_rewrite(m.name, lambda a: _set_row(a, 1, x)), (h5, k, 'outside'), True))
+    if m.one_hot:
+        def two(a): a = a.copy(); a[1] = 0; a[1, :2] = 1; return a
+        fs.append(Fault(m.name, 'two ones', _h5_rewrite(m.name, two), (h5, k, 'one-hot'), True))
+    if m.cyclic:
+        def off(a): a = a.copy(); a[1] = (.6, .6); return a
+        def moved(a): a = a.copy(); a[1] = (-a[1, 0] if abs(a[1, 0]) > .01 else .6, a[1, 1]) if not m.name == 'month' else (a[1, 1], a[1, 0]); a[1] /= np.linalg.norm(a[1]); return a
+        fs += [Fault(m.name, 'off the unit circle', _h5_rewrite(m.name, off), (h5, k, 'unit circle'), True),
+               Fault('location', f'{m.name} of another place or month', _h5_rewrite(m.name, moved), (h5, k, 'agreement location'), True)]
+    return fs
+
+# %% ../nbs/22_check.ipynb #321320dd
+def _rewrite_metadata(fn):
+    "apply(folder): replace the metadata dataset by `fn(its records)`."
+    def apply(folder):
+        with h5py.File(_file(folder, 'h5'), 'r+') as f: md = f['metadata'][:]; del f['metadata']; f.create_dataset('metadata', data=fn(md))
+    return apply
+
+def _metadata_faults(fld)->list[Fault]:
+    "Faults of a metadata field: missing, a duplicate (unique), a value that is not a code."
+    name = fld.key.split('/')[1]; h5 = LAYOUT_FILES['h5'][1:]
+    def drop(md): return md[[n for n in md.dtype.names if n != name]]
+    fs = [Fault(fld.name, 'field missing', _rewrite_metadata(lambda md: np.array(drop(md).tolist(), drop(md).dtype)), (h5, f'no field {name!r}'))]
+    if fld.unique:
+        def dup(md): md = md.copy(); md[name][1] = md[name][0]; return md
+        fs.append(Fault(fld.name, 'row 1 repeats row 0', _rewrite_metadata(dup), (h5, fld.key, 'duplicate')))
+    if fld.codes:
+        def bad(md): md = md.copy(); md[name][1] = ('x' + fld.codes[0][1:]).encode(); return md
+        fs.append(Fault(fld.name, f"{'x' + fld.codes[0][1:]!r}", _rewrite_metadata(bad), (h5, fld.key, 'expected')))
+    return fs
+
+# %% ../nbs/22_check.ipynb #327e22a7
+def _path(fld, obj, folder)->list:
+    "The concrete JSON path of a field: '<...>' becomes the first key its field requires, or the tile id of HDF5 row 1."
+    out, parts = [], fld.key.split('/')
+    for i, part in enumerate(parts):
+        if part.startswith('<'):
+            keys = LAYOUT_FIELDS[f"{fld.file}:{'/'.join(parts[:i + 1])}"].keys
+            if isinstance(keys, tuple) and keys: part = keys[0]
+            else:
+                with h5py.File(_file(folder, 'h5'), 'r') as f: part = _decode(f['metadata'][1]['tile_id'])
+        out.append(part)
+    return out
+
+def _json_fault(fld, what:str, edit, expect:tuple)->Fault:
+    "A fault that applies `edit(parent, last key, path)` at the concrete path of field `fld`."
+    def apply(folder):
+        p = _file(folder, fld.file); obj = json.loads(p.read_text()); path = _path(fld, obj, folder)
+        parent = obj
+        for k in path[:-1]: parent = parent[k]
+        edit(parent, path[-1], path); p.write_text(json.dumps(obj))
+    return Fault(fld.name, what, apply, (LAYOUT_FILES[fld.file][1:],) + expect)
+
+_WRONG_KIND = {'object': [], 'str': 12345, 'float': 'north', 'int': 'one'}
+
+# %% ../nbs/22_check.ipynb #3628bf78
+def _field_faults(fld)->list[Fault]:
+    "Faults of a JSON field: missing, wrong kind, one entry short, below its range, not a code, duplicate, order against the mean."
+    last = fld.key.split('/')[-1]; tok = last if not last.startswith('<') else ''
+    def key_tok(path): return path[-1]
+    fs = []
+    if fld.required:
+        fs.append(_json_fault(fld, 'missing', lambda par, k, p: par.pop(k), ('missing',) if tok or fld.keys != 'h5:metadata/tile_id' else ('missing',)))
+    kind = 'list' if fld.dtype.startswith('list') else fld.dtype
+    fs.append(_json_fault(fld, 'of the wrong kind', lambda par, k, p: par.__setitem__(k, 'x' if kind == 'list' else _WRONG_KIND[kind]), (tok,)))
+    if fld.shape == '(C,)': fs.append(_json_fault(fld, 'one band short', lambda par, k, p: par.__setitem__(k, par[k][:-1]), (tok, 'expected')))
+    if fld.valid is not None:
+        lo = fld.valid[0]
+        def below(par, k, p):
+            if isinstance(par[k], list): par[k][0] = lo - 1
+            else: par[k] = lo - 1
+        fs.append(_json_fault(fld, f'{lo - 1} (below {lo})', below, (tok,)))
+    if fld.codes:
+        bad = 'B13' if fld.dtype.startswith('list') else 'x' + str(fld.codes[0])[1:]
+        fs.append(_json_fault(fld, f'{bad!r} (not a code)', lambda par, k, p: par[k].append(bad) if isinstance(par[k], list) else par.__setitem__(k, bad), (tok or 'expected',)))
+    if fld.unique and fld.dtype.startswith('list'):
+        fs.append(_json_fault(fld, 'a row twice', lambda par, k, p: par[k].append(par[k][0]), ('more than once',)))
+    if fld.description.startswith(('<= mean', '>= mean')):
+        sign = 1 if fld.description.startswith('<=') else -1
+        def order(par, k, p): par[k][0] = par['mean'][0] + sign * (abs(par['mean'][0]) + 1)
+        fs.append(_json_fault(fld, 'on the wrong side of the mean', order, ('min <= mean <= max',)))
+    return fs
+
+# %% ../nbs/22_check.ipynb #df81cdce
+def _agreement_faults()->list[Fault]:
+    """Faults of the AGREEMENT rules that the field faults do not make (rows, tile_size and location: `_modality_faults`;
+    ids_in_tile_info: the missing '<tile id>' of `_field_faults`; stats_bands: 'one band short')."""
+    def swap_type(folder):
+        with h5py.File(_file(folder, 'h5'), 'r') as f: t = _decode(f['metadata'][1]['tile_id'])
+        p = _file(folder, 'tile_info'); info = json.loads(p.read_text())
+        info[t]['S2_type'] = S2_TYPES[1 - S2_TYPES.index(info[t]['S2_type'].lower())]; p.write_text(json.dumps(info))
+    def row_n(folder):
+        with h5py.File(_file(folder, 'h5'), 'r') as f: n = len(f['metadata'])
+        _json_edit('splits', lambda s: s[SPLITS[-1]].append(n))(folder)
+    def across(s): s[SPLITS[1]].append(s[SPLITS[0]][0])
+    def empty(st):
+        for k in ('mean', 'std'): st[S2_STATS_KEYS[1]][k] = [float('nan')] * len(S2_FILE_BANDS)
+    sp, bs, ti = (LAYOUT_FILES[k][1:] for k in ('splits', 'band_stats', 'tile_info'))
+    return [Fault('s2_type', 'tile info S2_type of row 1 swapped', swap_type, (ti, 'agreement s2_type')),
+            Fault('split_rows', 'row N in a split', row_n, (sp, 'rows outside')),
+            Fault('split_rows', 'a row in two splits', _json_edit('splits', across), (sp, 'rows in both splits')),
+            Fault('stats_products', f'{S2_STATS_KEYS[1]} all NaN', _json_edit('band_stats', empty), (bs, 'cannot be standardized'))]
+
+def _file_faults(kind)->list[Fault]:
+    "Faults of a whole file: missing, twice, truncated / not JSON, not a JSON object."
+    pat = LAYOUT_FILES[kind]
+    def gone(folder): _file(folder, kind).unlink()
+    def twice(folder): p = _file(folder, kind); shutil.copy(p, p.with_name('copy' + p.name))
+    def cut(folder): p = _file(folder, kind); b = p.read_bytes(); p.write_bytes(b[:len(b) // 2])
+    fs = [Fault(kind, 'missing', gone, (f'no file matching {pat!r}',)), Fault(kind, 'twice', twice, (f'2 files matching {pat!r}',)),
+          Fault(kind, 'truncated', cut, (pat[1:] if kind != 'h5' else 'cannot open', 'cannot'))]
+    if kind != 'h5': fs.append(Fault(kind, 'a list', _json_edit(kind, lambda o: []), (pat[1:], 'expected a JSON object')))
+    return fs
+
+def layout_faults()->list[Fault]:
+    "Every fault generated from the layout description: modalities, metadata fields, JSON fields, files, agreement rules."
+    fs = [f for m in MODALITIES.values() for f in _modality_faults(m)]
+    for fld in LAYOUT_FIELDS.values(): fs += _metadata_faults(fld) if fld.file == 'h5' else _field_faults(fld)
+    return fs + [f for k in LAYOUT_FILES for f in _file_faults(k)] + _agreement_faults()
+
+# %% ../nbs/22_check.ipynb #fadfb78a
+def run_fault(fault:Fault, src, workdir, subprocess_run:Callable|None=None)->dict:
+    """Break a copy of the dataset folder `src` (in `workdir`) with `fault` and run `mmearth_check` on it (`--full` for
+    value faults): in this process (the console script's function, its output captured), or through
+    `subprocess_run(args)` returning `(returncode, stdout, stderr)`. Returns `{'field', 'what', 'rc', 'lines', 'ok'}`:
+    ok when the status is 2, exactly one violation line is printed, it contains every `expect` string, no traceback."""
+    dst = Path(workdir)/Path(src).name
+    if dst.exists(): shutil.rmtree(dst)
+    shutil.copytree(src, dst); fault.apply(dst)
+    args = [str(dst), '--quiet'] + (['--full'] if fault.full else [])
+    if subprocess_run is None:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try: mmearth_check(args[0], full=fault.full, quiet=True); rc = 0
+            except SystemExit as e: rc = e.code
+            except Exception as e: rc = f'{type(e).__name__}: {e}'
+        out, err = out.getvalue(), err.getvalue()
+    else: rc, out, err = subprocess_run(args)
+    lines = out.splitlines()
+    ok = rc == 2 and len(lines) == 1 and all(s in lines[0] for s in fault.expect) and 'Traceback' not in err
+    return {'field': fault.field, 'what': fault.what, 'rc': rc, 'lines': lines, 'ok': ok}
