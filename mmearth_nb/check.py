@@ -20,7 +20,8 @@ from .training import cli_errors, hyphen_options
 # %% auto #0
 __all__ = ['Violations', 'find_layout_files', 'check_h5', 'check_band_stats_file', 'check_splits_file', 'check_tile_info_file',
            'value_problems', 'batch_problems', 'check_batch', 'full_scan', 'check_open', 'check_dataset',
-           'write_check_report', 'mmearth_check', 'Fault', 'layout_faults', 'run_fault']
+           'write_check_report', 'mmearth_check', 'Fault', 'layout_faults', 'run_fault', 'check_costs',
+           'check_costs_markdown']
 
 # %% ../nbs/22_check.ipynb #40734306
 class Violations:
@@ -262,21 +263,48 @@ def _bounds_text(m)->str:
     return (f"{lo[0]:g}..{hi[0]:g}" if (lo == lo[0]).all() and (hi == hi[0]).all()
             else ', '.join(f"{b} {l:g}..{h:g}" for b, l, h in zip(m.bands, lo, hi))) + (f" {m.unit}" if m.unit else '')
 
+_LUTS = {}
+
+def _invalid_lut(m)->np.ndarray|None:
+    """8-bit modalities: bool `(C, 256)`, True where a raw value (indexed by its bit pattern) is neither allowed nor
+    no-data: one gather checks a value (None for other dtypes or a modality without bounds)."""
+    dt = np.dtype(m.dtype)
+    if dt.itemsize != 1 or m.bounds() is None: return None
+    if m.name not in _LUTS:
+        v = np.arange(256, dtype=np.uint8).view(dt); lo, hi = m.bounds()
+        ok = (v >= lo[:, None]) & (v <= hi[:, None])
+        if m.codes and m.valid is None and not m.one_hot: ok &= np.isin(v, m.codes)
+        _LUTS[m.name] = ~(ok | nodata_mask(v, m.name))
+    return _LUTS[m.name]
+
+def _out_of_bounds(m, a)->np.ndarray|None:
+    "Bool like `a`: values that are neither allowed by `m` nor no-data (None: `m` allows any value)."
+    lut = _invalid_lut(m)
+    if lut is not None:
+        u = a.view(np.uint8)
+        if (lut == lut[:1]).all(): return lut[0][u]
+        return np.stack([lut[c][u[:, c]] for c in range(a.shape[1])], 1)
+    b = m.bounds()
+    if b is None: return None
+    shp = (1, a.shape[1]) + (1,) * (a.ndim - 2)
+    with np.errstate(invalid='ignore'): bad = (a < b[0].reshape(shp)) | (a > b[1].reshape(shp))   # NaN: False
+    if m.codes and m.valid is None and not m.one_hot: bad |= ~np.isin(a, m.codes)
+    return bad & ~nodata_mask(a, m.name) if bad.any() else bad                  # no-data is often out of bounds
+
 def value_problems(name:str, a)->list[tuple[str, np.ndarray, int]]:
     """Problems of raw values `a` (array or CPU tensor `(B, C[, H, W])`, file dtype) of modality `name` against
-    `MODALITIES[name]`: `[(problem, bad tiles bool (B,), number of bad values, an example)]`, no-data values excluded."""
+    `MODALITIES[name]`: `[(problem, bad tiles bool (B,), number of bad values, an example)]`, no-data values excluded.
+    Vectorized: one comparison pass (8-bit data: one table lookup); the no-data mask only where a value is out of bounds."""
     m, a = MODALITIES[name], np.asarray(a)
-    B, C = a.shape[:2]; nd = nodata_mask(a, name); out = []
-    bad = np.zeros(a.shape, bool); b = m.bounds()
-    if b is not None:
-        shp = (1, C) + (1,) * (a.ndim - 2)
-        with np.errstate(invalid='ignore'): bad = ~nd & ((a < b[0].reshape(shp)) | (a > b[1].reshape(shp)))
-    if m.codes and m.valid is None and not m.one_hot: bad |= ~nd & ~np.isin(a, m.codes)
-    if bad.any():
+    B, out = a.shape[0], []
+    bad = _out_of_bounds(m, a)
+    if bad is not None and bad.any():
         i = tuple(np.argwhere(bad)[0])
         band = m.bands[i[1]] if i[1] < m.n_bands else f"channel {i[1]}"
         out.append((f"values outside {_bounds_text(m)}", bad.reshape(B, -1).any(1), int(bad.sum()), f"{a[i].item()!r} in {band}"))
-    fine = ~bad.reshape(B, -1).any(1)                      # rows already reported are not judged again
+    if not (m.one_hot or m.cyclic): return out
+    fine = ~bad.reshape(B, -1).any(1) if bad is not None else np.ones(B, bool)  # rows already reported are not judged again
+    nd = nodata_mask(a, name)
     if m.one_hot:
         ones, allnd = (a == 1).sum(1), nd.all(1)
         r = fine & ~allnd & (nd.any(1) | (ones != 1))
@@ -608,3 +636,37 @@ def run_fault(fault:Fault, src, workdir, subprocess_run:Callable|None=None)->dic
     lines = out.splitlines()
     ok = rc == 2 and len(lines) == 1 and all(s in lines[0] for s in fault.expect) and 'Traceback' not in err
     return {'field': fault.field, 'what': fault.what, 'rc': rc, 'lines': lines, 'ok': ok}
+
+# %% ../nbs/22_check.ipynb #c3c0318d
+def _median_s(f, repeats:int)->float:
+    ts = []
+    for _ in range(repeats): t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
+    return float(np.median(ts))
+
+def check_costs(folder, batch_size:int=16, repeats:int=5)->dict:
+    """Cost of the checks on dataset `folder` (medians of `repeats` runs, one process): `open_ms` (`check_open`: files,
+    metadata, JSON files, agreement), `dataset_open_ms` (opening chapter 11's `FastMMEarthDataset`, for scale),
+    `batch_read_ms` (`read_batch` of `batch_size` tiles, every modality, centre crops), `batch_check_ms`
+    (`batch_problems` on that batch), `full_scan_s` (`check_dataset(full=True)`), `tiles`, `batch_size`."""
+    from mmearth_nb.fastdata import FastMMEarthDataset       # chapter 11 imports this module: imported on use
+    folder = Path(folder)
+    open_s = _median_s(lambda: check_open(folder, Violations()), repeats)
+    ds_open = _median_s(lambda: FastMMEarthDataset(folder, split=None, tasks='all'), repeats)
+    ds = FastMMEarthDataset(folder, split=None, tasks='all', random_crop=False)
+    idx = np.arange(min(batch_size, len(ds)))
+    read_s = _median_s(lambda: ds.read_batch(idx), repeats)
+    b = ds.read_batch(idx); ids = [ds.tile_ids[int(r)] for r in b['index']]
+    check_s = _median_s(lambda: batch_problems(b['raw'], ids), repeats)
+    t = {}; check_dataset(folder, full=True, timings=t)
+    return {'folder': folder.name, 'tiles': t['tiles'], 'batch_size': len(idx), 'open_ms': 1e3 * open_s,
+            'dataset_open_ms': 1e3 * ds_open, 'batch_read_ms': 1e3 * read_s, 'batch_check_ms': 1e3 * check_s,
+            'full_scan_s': t['full_s']}
+
+def check_costs_markdown(c:dict)->list[str]:
+    "Markdown lines of `check_costs`."
+    return [f"### Checks of the layout (chapter 22) on {c['folder']} ({c['tiles']} tiles)", '',
+            '| check | ms | for scale |', '|---|---:|---|',
+            f"| on open (`mmearth_check DATA`) | {c['open_ms']:.1f} | opening the dataset: {c['dataset_open_ms']:.1f} ms |",
+            f"| per batch of {c['batch_size']} tiles (`check_values=True`) | {c['batch_check_ms']:.1f} | reading it: {c['batch_read_ms']:.1f} ms "
+            f"(+{100 * c['batch_check_ms'] / c['batch_read_ms']:.0f}%) |",
+            f"| full scan (`mmearth_check DATA --full`) | {1e3 * c['full_scan_s']:.0f} | {1e3 * c['full_scan_s'] / max(c['tiles'], 1):.1f} ms per tile |", '']
