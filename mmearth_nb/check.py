@@ -408,15 +408,15 @@ def check_dataset(folder, full:bool=False, progress:bool=False, timings:dict|Non
 
 # %% ../nbs/22_check.ipynb #df2347cd
 def write_check_report(path, data, lines:list, timings:dict, full:bool)->Path:
-    "Write the report of a check: JSON if `path` ends in .json, else text (one line per violation, then a summary)."
+    "Write the report of a check: JSON if `path` ends in .json, else text (one line per violation, then a summary). `OSError` naming `--report`."
     path = Path(path)
     summary = (f"{len(lines)} violation(s)" if lines else 'no violation') + f" of the MMEarth layout in {data} ({timings.get('tiles')} tiles; " \
               f"checks on open {timings['open_s']:.2f} s" + (f", full scan {timings['full_s']:.2f} s" if full else '') + ')'
-    if path.suffix == '.json':
-        path.write_text(json.dumps({'data': str(data), 'full': full, 'violations': lines, 'summary': summary, 'timings': timings,
-                                    'checked': {'modalities': list(MODALITIES), 'fields': list(LAYOUT_FIELDS),
-                                                'agreement': list(AGREEMENT)}}, indent=1))
-    else: path.write_text(''.join(l + '\n' for l in lines) + summary + '\n')
+    text = (json.dumps({'data': str(data), 'full': full, 'violations': lines, 'summary': summary, 'timings': timings,
+                        'checked': {'modalities': list(MODALITIES), 'fields': list(LAYOUT_FIELDS), 'agreement': list(AGREEMENT)}},
+                       indent=1) if path.suffix == '.json' else ''.join(l + '\n' for l in lines) + summary + '\n')
+    try: path.write_text(text)
+    except OSError as e: raise OSError(f"--report: cannot write {path} ({e.strerror or e}); give a file in an existing, writable folder") from None
     return path
 
 @hyphen_options
