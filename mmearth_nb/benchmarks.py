@@ -18,6 +18,7 @@ from .dataset import sample_path
 from .fastdata import FastMMEarthDataset, make_loader
 from .training import cli_errors, hyphen_options
 from .convert import write_synthetic_mmearth, convert_mmearth, mmearth_files, dataset_codec
+from .check import check_costs, check_costs_markdown
 
 # %% auto #0
 __all__ = ['METHODS', 'CODEC_ROWS', 'ReopenPerSample', 'HandlePerWorker', 'collate_raw', 'loader_throughput',
@@ -464,13 +465,13 @@ def to_markdown(results:dict)->str:
             L += ['Sparse step, top ops by self time (torch.profiler):', '', '| op | self ms | % | calls |', '|---|---:|---:|---:|']
             L += [f"| `{p['op']}` | {p['self_ms']:.1f} | {p['pct']:.1f} | {p['calls']} |" for p in prof[:12]]
             L.append('')
+    if results.get('checks'): L += check_costs_markdown(results['checks'])
     p = results.get('pretrain')
     if p:
         L += [f"### Pretraining step (MP-MAE {p['size']}, {len(p['tasks'])} tasks, {p['impl']} encoder, batch {p['batch_size']}, "
               f"{p['device']}{', ' + p['amp'] if p['amp'] else ''}): {p['step_s']:.3f} s/step = **{p['tiles_per_s']:.1f} tiles/s**"
               + (f", peak {p['peak_mb']:.0f} MB" if p['peak_mb'] else ''), '']
     return '\n'.join(L)
-
 
 # %% ../nbs/17_benchmarks.ipynb #f1af9c22
 def goals_line(d:dict)->str:
@@ -525,6 +526,7 @@ def run_benchmarks(what:str='all',          # 'data', 'encoder' or 'all'
                 except (FileNotFoundError, ValueError): sample = ''
             if sample: res['data'].append(data_benchmark(sample, workdir, workers, codec, level, label=f'real sample {Path(sample).name}',
                                                          **dict(kw, batch_size=min(batch_size, 8))))
+            if sample: res['checks'] = check_costs(sample, 16)           # the layout checks of chapter 22
             small = workdir/f'synthetic_{min(tiles, 256)}'     # the same tiles as the first 256 of `gen`
             if not (small/f'{small.name}.h5').exists(): write_synthetic_mmearth(small, min(tiles, 256), seed=0)
             res['codecs'] = {f'generated ({min(tiles, 256)} tiles)': codec_table(small, workdir, codecs)}

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from .modalities import MODALITIES, ESA_WORLDCOVER_CODES
 from .dataset import check_layout, make_synthetic_arrays, write_mmearth, compute_band_stats
 from .training import cli_errors, hyphen_options
+from .check import check_dataset
 
 # %% auto #0
 __all__ = ['CODECS', 'SHUFFLES', 'MMEARTH_JSONS', 'smooth_fields', 'synthetic_mmearth_arrays', 'write_synthetic_mmearth',
@@ -74,7 +75,7 @@ def synthetic_mmearth_arrays(n_tiles:int,        # number of tiles N
     s1 += noise * 1.5 * rng.standard_normal((n, 8, t, t), dtype=np.float32)
     s1[:, [2, 3, 6, 7]] = -np.inf                              # HH/HV mostly missing
     s1[rng.random(n) < .1, 4:] = -np.inf                       # no descending pass
-    elev = rng.uniform(0, 2500, (n, 1, 1, 1)) + 300 * land
+    elev = np.maximum(rng.uniform(0, 2500, (n, 1, 1, 1)) + 300 * land, 0)   # land: none below sea level (chapter 00: >= -500 m)
     gy, gx = np.gradient(elev[:, 0], axis=(1, 2))
     slope = np.degrees(np.arctan(np.hypot(gy, gx) / 10))[:, None]   # 10 m pixels
     aster = np.concatenate([elev, slope], 1).round().astype(np.int16)
@@ -494,18 +495,23 @@ def mmearth_convert(src:str,                # MMEarth dataset folder (one *.h5 +
                     block:int=32,           # tiles per copy-and-verify step
                     workers:int=0,          # processes decoding the source (gzip decoding is the bottleneck)
                     max_tiles:int=None,     # stop after this many tiles (resume later by re-running)
-                    quiet:bool=False        # no progress bar
+                    quiet:bool=False,       # no progress bar
+                    check:bool=False        # first check the source in full (`mmearth_check SRC --full`): convert only a clean one
                    ):
     """Convert an MMEarth HDF5 dataset to a fast codec, tile by tile, verifying every tile; resumable. Exit status 0 on
     success, 2 with one line `mmearth_convert: error: ...` on bad input or a failed write, 130 when interrupted
-    (Ctrl-C or SIGTERM: the worker processes are stopped, the partial file is kept for a resume). Options may be spelt
-    `--max-tiles` or `--max_tiles`."""
+    (Ctrl-C or SIGTERM: the worker processes are stopped, the partial file is kept for a resume). `--check`: the
+    source's violations of the MMEarth layout (chapter 22), one line each `mmearth_convert: violation: ...`, then
+    status 2 and nothing written. Options may be spelt `--max-tiles` or `--max_tiles`."""
     global _stop
     _stop = None
     prev = {s: signal.signal(s, _request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         with cli_errors('mmearth_convert'), warnings.catch_warnings(record=True) as ws:
             warnings.simplefilter('always'); rep = {}
+            if check and (bad := check_dataset(src, full=True, progress=not quiet)):
+                for l in bad: print(f"mmearth_convert: violation: {l}", file=sys.stderr)
+                raise ValueError(f"--check: {src} violates the MMEarth layout ({len(bad)} violation(s) above); nothing converted")
             try: out = convert_mmearth(src, dst, codec=codec, level=level, shuffle=shuffle, overwrite=overwrite, block=block,
                                        workers=workers, max_tiles=max_tiles, progress=not quiet, report=rep)
             finally:

@@ -14,22 +14,22 @@ import torch
 from torch.utils.data import Dataset
 from fastcore.basics import patch
 from .modalities import (MODALITIES, TASKS, S2_FILE_BANDS, S2_BANDS, S2_RGB, IGNORE_INDEX, ESA_WORLDCOVER_CODES,
+    S2_TYPES, S2_MASK_BANDS, LAYOUT_FILES,
     DYNAMIC_WORLD_CLASSES, ESA_WORLDCOVER_CLASSES, band_indices, select_tasks, geometry_for_tile_size, encode_latlon, encode_month)
 
 # %% auto #0
 __all__ = ['expected_shape', 'check_layout', 'nodata_mask', 'compute_band_stats', 'write_mmearth', 'make_synthetic_arrays',
-           'normalize', 'find_file', 'check_s2_band_names', 'check_tile_info_s2_bands', 'check_band_stats',
-           'encoding_tensors', 'encode_batch', 'MMEarthDataset', 'sample_path', 's2_rgb', 'class_colors',
-           'class_legend', 'show_modality', 'plot_overview', 'explorer_widget', 'explore']
+           'normalize', 'find_file', 'check_s2_band_names', 'check_tile_info_s2_bands', 'band_stats_problems',
+           'check_band_stats', 'encoding_tensors', 'encode_batch', 'MMEarthDataset', 'sample_path', 's2_rgb',
+           'class_colors', 'class_legend', 'show_modality', 'plot_overview', 'explorer_widget', 'explore']
 
 # %% ../nbs/01_dataset.ipynb #2e9ba223
 def expected_shape(name:str, n:int|None=None, hw:tuple|None=None)->tuple:
     "Expected shape of HDF5 dataset `name` (None where free): pixel `(N, C, H, W)`, image `(N, C)` (one-hot: `(N, n_classes)`)."
     if name not in MODALITIES:
         raise KeyError(f"unknown HDF5 dataset {name!r}; known modalities: {list(MODALITIES)}")
-    m = MODALITIES[name]
-    if m.is_pixel: return (n, m.n_bands) + (tuple(hw) if hw is not None else (None, None))
-    return (n, m.n_classes if m.one_hot else m.n_bands)
+    shp = MODALITIES[name].tile_shape                      # the layout description of chapter 00
+    return (n,) + (shp[:1] + tuple(hw) if hw is not None and len(shp) == 3 else shp)
 
 def _fmt_shape(s): return '(' + ', '.join('?' if v is None else str(v) for v in s) + ')'
 
@@ -61,9 +61,9 @@ def _s2_type_codes(s2_types, n):
     t = [s.decode() if isinstance(s, bytes) else str(s) for s in s2_types]
     if len(t) != n: raise ValueError(f"s2_types: expected {n} entries (one per tile), got {len(t)}")
     t = [s.lower() for s in t]
-    bad = sorted(set(s for s in t if s not in ('l1c', 'l2a')))
-    if bad: raise ValueError(f"s2_types: expected 'l1c' or 'l2a', got {bad}")
-    return np.array([s == 'l2a' for s in t], np.int64)
+    bad = sorted(set(s for s in t if s not in S2_TYPES))
+    if bad: raise ValueError(f"s2_types: expected {' or '.join(map(repr, S2_TYPES))}, got {bad}")
+    return np.array([S2_TYPES.index(s) for s in t], np.int64)
 
 def _band_stats(x:np.ndarray, name:str)->dict:
     "mean/std/min/max per band (axis 1) of `x` (N, C, ...) over values that are not no-data."
@@ -239,7 +239,7 @@ def _open_h5(path:str|Path)->h5py.File:
                       "still being written, or not an HDF5 file") from e
 
 # %% ../nbs/01_dataset.ipynb #dea5e83e
-_S2_MASK_BANDS = ('QA60', 'MSK_CLDPRB', 'SCL')   # listed with the S2 bands in tile_info, stored in their own datasets
+_S2_MASK_BANDS = S2_MASK_BANDS   # listed with the S2 bands in tile_info, stored in their own datasets (chapter 00)
 
 def check_s2_band_names(names, where:str='tile_info')->None:
     """Check the Sentinel-2 band names that a tile lists in its tile info (`BANDS` -> `sentinel2`) against the file
@@ -289,37 +289,42 @@ def check_tile_info_s2_bands(path:str|Path)->int:
     return len(lists)
 
 # %% ../nbs/01_dataset.ipynb #e0eb46d5
-def check_band_stats(stats, key:str, name:str, where='band statistics', used=None,
-                     allow_empty:bool=True)->tuple[np.ndarray, np.ndarray]:
-    """float32 `(mean, std)` per band of entry `key` of a `*_band_stats.json` dict, for modality `name`, validated:
-    the entry exists with `mean` and `std` lists of one number per band of `MODALITIES[name]`, and every band in `used`
-    (indices, default all) has a finite mean and a finite std > 0 (paper Sec. 5.2: zero mean, unit variance). A band
-    whose mean and std are both NaN had no valid value in the data the statistics come from (`compute_band_stats`);
-    with `allow_empty` it passes and its normalized values are NaN, i.e. no-data. Raises `KeyError` (entry missing)
-    or `ValueError` naming `where` (the file), the entry (modality) and the band."""
+def band_stats_problems(stats, key:str, name:str, where='band statistics', used=None, allow_empty:bool=True)->list[str]:
+    """Every problem of entry `key` of a `*_band_stats.json` dict for modality `name`, one line each naming `where` (the
+    file), the entry and the band; `[]` if it passes `check_band_stats` (which raises the first). The entry must exist
+    with `mean` and `std` lists of one number per band of `MODALITIES[name]`, and every band in `used` (indices,
+    default all) must have a finite mean and a finite std > 0 (paper Sec. 5.2: zero mean, unit variance); with
+    `allow_empty`, a band whose mean and std are both NaN (no valid value in the data, `compute_band_stats`) passes."""
     bands = MODALITIES[name].bands
     if not isinstance(stats, Mapping):
-        raise ValueError(f"{where}: expected a JSON object {{statistics key: {{'mean': [...], 'std': [...]}}}}, got {type(stats).__name__}")
-    if key not in stats: raise KeyError(f"{where} has no statistics {key!r} (needed for {name!r}); keys: {list(stats)}")
+        return [f"{where}: expected a JSON object {{statistics key: {{'mean': [...], 'std': [...]}}}}, got {type(stats).__name__}"]
+    if key not in stats: return [f"{where} has no statistics {key!r} (needed for {name!r}); keys: {list(stats)}"]
     ent = stats[key]
     if not isinstance(ent, Mapping) or 'mean' not in ent or 'std' not in ent:
-        raise ValueError(f"{where}[{key!r}]: expected {{'mean': [...], 'std': [...]}} with {len(bands)} numbers each (modality {name!r})")
+        return [f"{where}[{key!r}]: expected {{'mean': [...], 'std': [...]}} with {len(bands)} numbers each (modality {name!r})"]
     try:
         with np.errstate(over='ignore'): mean, std = (np.asarray(ent[s], np.float32) for s in ('mean', 'std'))
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{where}[{key!r}]: 'mean' and 'std' must be lists of numbers ({e})") from None
+    except (TypeError, ValueError) as e: return [f"{where}[{key!r}]: 'mean' and 'std' must be lists of numbers ({e})"]
     if mean.shape != (len(bands),) or std.shape != (len(bands),):
-        raise ValueError(f"{where}[{key!r}]: expected {len(bands)} bands {list(bands)} (modality {name!r}), got "
-                         f"{mean.size} means and {std.size} stds")
+        return [f"{where}[{key!r}]: expected {len(bands)} bands {list(bands)} (modality {name!r}), got "
+                f"{mean.size} means and {std.size} stds"]
+    out = []
     for b in (range(len(bands)) if used is None else used):
         m, s = mean[b], std[b]
         if allow_empty and np.isnan(m) and np.isnan(s): continue
         bad = ('mean is NaN' if np.isnan(m) else 'mean is infinite' if not np.isfinite(m) else 'std is NaN' if np.isnan(s)
                else 'std is infinite' if not np.isfinite(s) else 'std is 0' if s == 0 else 'std is negative' if s < 0 else None)
-        if bad:
-            raise ValueError(f"{where}: statistics {key!r} (modality {name!r}), band {bands[b]} (index {b}): {bad} "
-                             f"(mean {float(m)}, std {float(s)}); expected a finite mean and a finite std > 0")
-    return mean, std
+        if bad: out.append(f"{where}: statistics {key!r} (modality {name!r}), band {bands[b]} (index {b}): {bad} "
+                           f"(mean {float(m)}, std {float(s)}); expected a finite mean and a finite std > 0")
+    return out
+
+def check_band_stats(stats, key:str, name:str, where='band statistics', used=None,
+                     allow_empty:bool=True)->tuple[np.ndarray, np.ndarray]:
+    """float32 `(mean, std)` per band of entry `key` of a `*_band_stats.json` dict, for modality `name`, validated by
+    `band_stats_problems`. Raises `KeyError` (entry missing) or `ValueError` with its first problem."""
+    p = band_stats_problems(stats, key, name, where, used, allow_empty)
+    if p: raise (KeyError if isinstance(stats, Mapping) and key not in stats else ValueError)(p[0])
+    with np.errstate(over='ignore'): return tuple(np.asarray(stats[key][s], np.float32) for s in ('mean', 'std'))
 
 def _check_stats(stats, name:str, where)->tuple[list, tuple]:
     """Validated `[(mean, std)]` of modality `name` from a band statistics dict (`check_band_stats`); for Sentinel-2 the
@@ -339,9 +344,9 @@ def _check_stats(stats, name:str, where)->tuple[list, tuple]:
 
 # %% ../nbs/01_dataset.ipynb #641b4880
 _DW_LUT = np.full(256, IGNORE_INDEX, np.int64)
-_DW_LUT[1:10] = np.arange(9)                      # Dynamic World classes 1..9 -> 0..8, 0 (no data) and > 9 -> -1
+_DW_LUT[list(MODALITIES['dynamic_world'].codes)] = np.arange(9)   # Dynamic World classes 1..9 -> 0..8, 0 (no data) and > 9 -> -1
 _ESA_LUT = np.full(256, IGNORE_INDEX, np.int64)
-_ESA_LUT[list(ESA_WORLDCOVER_CODES)] = np.arange(len(ESA_WORLDCOVER_CODES))   # codes 10..100 -> 0..10, others -1
+_ESA_LUT[list(MODALITIES['esa_worldcover'].codes)] = np.arange(len(ESA_WORLDCOVER_CODES))   # codes 10..100 -> 0..10, others -1
 
 def _sanitize_std(std)->np.ndarray:
     "float32 std with 0 / NaN / inf replaced by 1 (as `normalize`); reached only by bands `check_band_stats` lets pass as empty (mean NaN)."
@@ -462,10 +467,10 @@ def _find_files(self:MMEarthDataset, check_tile_info:bool=True):
     if not self.folder.is_dir():
         raise FileNotFoundError(f"MMEarth folder {str(self.folder)!r} does not exist (expected <name>.h5 and the "
                                 "<name>_band_stats/_splits/_tile_info.json files)")
-    self.h5_path = find_file(self.folder, '*.h5', 'HDF5')
-    self.stats_path = find_file(self.folder, '*_band_stats.json', 'band statistics')
-    self.splits_path = find_file(self.folder, '*_splits.json', 'splits')
-    self.tile_info_path = find_file(self.folder, '*_tile_info.json', 'tile info')
+    self.h5_path = find_file(self.folder, LAYOUT_FILES['h5'], 'HDF5')        # the file patterns of chapter 00
+    self.stats_path = find_file(self.folder, LAYOUT_FILES['band_stats'], 'band statistics')
+    self.splits_path = find_file(self.folder, LAYOUT_FILES['splits'], 'splits')
+    self.tile_info_path = find_file(self.folder, LAYOUT_FILES['tile_info'], 'tile info')
     self.band_stats, self.splits = _read_json(self.stats_path), _read_json(self.splits_path)
     if not isinstance(self.splits, Mapping):
         raise ValueError(f"{self.splits_path}: expected a JSON object {{split name: [row, ...]}}, got {type(self.splits).__name__}")

@@ -14,6 +14,7 @@ from torch.utils.data import Dataset, DataLoader, Sampler, SequentialSampler, ge
 from fastcore.basics import patch
 from .modalities import MODALITIES, TASKS, select_tasks
 from .dataset import MMEarthDataset, encode_batch, encoding_tensors, _open_h5
+from .check import check_batch
 
 # %% auto #0
 __all__ = ['FastMMEarthDataset', 'MMEarthItems', 'collate_mmearth', 'SeededRandomSampler', 'make_loader', 'BatchNormalizer']
@@ -24,13 +25,14 @@ class FastMMEarthDataset(MMEarthDataset):
     `__getitems__`), keeps one HDF5 handle per process and, with `normalize='device'`, leaves the target encoding to a
     `BatchNormalizer` on the GPU. `normalize`: 'worker' (items as `MMEarthDataset`'s, encoded in the loader process) or
     'device' (items `{'raw': {modality: tensor in the file dtype, pixel (C, S, S) crop / image (C,)}, 'index',
-    's2_type'}`, Sentinel-2 with all 13 file bands). Raises what `MMEarthDataset` raises, and `ValueError` for an
-    unknown `normalize`."""
+    's2_type'}`, Sentinel-2 with all 13 file bands). `check_values`: every batch read is checked against the layout's
+    ranges and codes (`check_batch`, chapter 22; its cost is measured there). Raises what `MMEarthDataset` raises, and
+    `ValueError` for an unknown `normalize` or (with `check_values`) a value outside the layout, naming the tiles."""
     def __init__(self, folder, split:str|None='train', tasks='all', input_size:int|None=None, random_crop:bool=True,
-                 seed:int|None=None, normalize:str='worker', check_tile_info:bool=True):
+                 seed:int|None=None, normalize:str='worker', check_tile_info:bool=True, check_values:bool=False):
         if normalize not in ('worker', 'device'):
             raise ValueError(f"normalize: expected 'worker' or 'device', got {normalize!r}")
-        self.normalize = normalize
+        self.normalize, self.check_values = normalize, check_values
         super().__init__(folder, split, tasks, input_size, random_crop, seed, check_tile_info)
         self._h5 = self._pid = None; self._dsets = {}
 
@@ -161,8 +163,9 @@ def normalize_batch(self:FastMMEarthDataset, raw:dict, s2_type)->tuple[torch.Ten
 def load_batch(self:FastMMEarthDataset, idxs, crops=None)->dict:
     """Collated batch of items `idxs` (crop windows `crops`, None: drawn per item in order), as `default_collate`
     would build it from the items: 'worker' `{'image', 'targets', 'index', 's2_type'}` (shapes as in the
-    `MMEarthDataset` docstring, leading axis B), 'device' the raw batch of `read_batch`. Raises the errors of `read_batch`."""
+    `MMEarthDataset` docstring, leading axis B), 'device' the raw batch of `read_batch`. Raises the errors of `read_batch` (and of `check_batch` with `check_values`)."""
     b = self.read_batch(idxs, crops, shared=None if self.normalize == 'device' else False)
+    if self.check_values: check_batch(b['raw'], [self.tile_ids[int(r)] for r in b['index']], f"{self.h5_path.name}: ")
     if self.normalize == 'device': return b
     image, targets = self.normalize_batch(b['raw'], b['s2_type'])
     return {'image': image, 'targets': targets, 'index': b['index'], 's2_type': b['s2_type']}

@@ -6,17 +6,20 @@
 from __future__ import annotations
 from dataclasses import dataclass, field
 import math
+import numpy as np
 
 # %% auto #0
 __all__ = ['S2_FILE_BANDS', 'S2_BANDS', 'S2_PUBLIC_CODE_BANDS', 'S2_RGB', 'S1_BANDS', 'ERA5_BANDS', 'DYNAMIC_WORLD_CLASSES',
-           'ESA_WORLDCOVER_CODES', 'ESA_WORLDCOVER_CLASSES', 'IGNORE_INDEX', 'MODALITIES', 'GEOBENCH_S2_NAMES',
-           'GEOBENCH_TO_S2', 'TASKS', 'TASK_SUBSETS', 'DATASET_VERSIONS', 'Modality', 'band_indices', 'encode_latlon',
-           'encode_month', 'PretextTask', 'select_tasks', 'DatasetVersion', 'geometry_for_tile_size']
+           'ESA_WORLDCOVER_CODES', 'ESA_WORLDCOVER_CLASSES', 'IGNORE_INDEX', 'MODALITIES', 'LAYOUT_FILES', 'S2_TYPES',
+           'S2_STATS_KEYS', 'STATS_FIELDS', 'SPLITS', 'S2_MASK_BANDS', 'LAYOUT_FIELDS', 'AGREEMENT',
+           'GEOBENCH_S2_NAMES', 'GEOBENCH_TO_S2', 'TASKS', 'TASK_SUBSETS', 'DATASET_VERSIONS', 'Modality', 'stats_keys',
+           'LayoutField', 'band_indices', 'encode_latlon', 'encode_month', 'PretextTask', 'select_tasks',
+           'DatasetVersion', 'geometry_for_tile_size']
 
 # %% ../nbs/00_modalities.ipynb #a3a3cf7d
 @dataclass(frozen=True)
 class Modality:
-    "One MMEarth modality (a row of the paper's Table 1) as stored in the HDF5 file."
+    "One MMEarth modality (a row of the paper's Table 1) as stored in the HDF5 file: what a tile's array must be."
     name: str            # HDF5 dataset name, e.g. 'sentinel2'
     bands: tuple         # band names in *file* order (axis 1 of the HDF5 dataset)
     level: str           # 'pixel' (raster, N x C x H x W) or 'image' (N x C)
@@ -27,6 +30,10 @@ class Modality:
     stats_key: str|None = None  # key in *_band_stats.json (None: not normalized)
     description: str = ''
     one_hot: bool = False  # image-level categorical stored as a one-hot vector (biome, eco_region)
+    unit: str = ''         # unit of the raw values ('' for class codes and flags)
+    valid: tuple|None = None  # inclusive (lo, hi) of the raw values that are not no-data: one pair, or one per band; None: any value of the dtype
+    codes: tuple|None = None  # categorical: the raw values allowed besides no-data (one-hot: 0 and 1)
+    cyclic: bool = False   # a (sin, cos) pair of one angle: sin^2 + cos^2 = 1 (paper eq. 3-8)
 
     @property
     def n_bands(self): return len(self.bands)
@@ -34,6 +41,19 @@ class Modality:
     def is_pixel(self): return self.level == 'pixel'
     @property
     def is_categorical(self): return self.kind == 'categorical'
+    @property
+    def n_channels(self)->int: return self.n_classes if self.one_hot else self.n_bands
+    @property
+    def tile_shape(self)->tuple:
+        "Shape of one tile's array (the HDF5 row): pixel `(C, H, W)` with H, W None (any, equal in all pixel datasets), image `(C,)`."
+        return (self.n_channels, None, None) if self.is_pixel else (self.n_channels,)
+    def bounds(self)->tuple|None:
+        "`(lo, hi)` float64 arrays `(C,)` of the allowed raw values per channel (from `valid`, else from `codes`); None: any value."
+        v = self.valid if self.valid is not None else (min(self.codes), max(self.codes)) if self.codes else None
+        if v is None: return None
+        v = np.asarray(v, np.float64).reshape(-1, 2)
+        v = np.broadcast_to(v, (self.n_channels, 2)) if len(v) == 1 else v
+        return v[:, 0].copy(), v[:, 1].copy()
 
 # %% ../nbs/00_modalities.ipynb #d49301c3
 S2_FILE_BANDS = ('B1','B2','B3','B4','B5','B6','B7','B8A','B8','B9','B10','B11','B12')
@@ -61,36 +81,112 @@ IGNORE_INDEX = -1
 
 # %% ../nbs/00_modalities.ipynb #f19d2b63
 def _m(*a, **k): return Modality(*a, **k)
+_INF = float('inf')
 
 MODALITIES = {m.name: m for m in [
-    _m('sentinel2', S2_FILE_BANDS, 'pixel', 'continuous', 'uint16', 0, stats_key='sentinel2_l1c',
+    _m('sentinel2', S2_FILE_BANDS, 'pixel', 'continuous', 'uint16', 0, stats_key='sentinel2_l1c', unit='reflectance x 10000',
        description='Sentinel-2 optical, L1C or L2A (statistics chosen per tile)'),
-    _m('sentinel2_cloudmask', ('QA60',), 'pixel', 'categorical', 'uint16', 65535, description='S2 QA60 cloud mask'),
-    _m('sentinel2_cloudprod', ('MSK_CLDPRB',), 'pixel', 'continuous', 'uint16', 65535, description='S2 cloud probability (L2A)'),
-    _m('sentinel2_scl', ('SCL',), 'pixel', 'categorical', 'uint8', 255, description='S2 scene classification (L2A)'),
-    _m('sentinel1', S1_BANDS, 'pixel', 'continuous', 'float32', float('-inf'), stats_key='sentinel1',
+    _m('sentinel2_cloudmask', ('QA60',), 'pixel', 'categorical', 'uint16', 65535, valid=(0, 3072),
+       description='S2 QA60 cloud mask (bit 10 opaque, bit 11 cirrus clouds)'),
+    _m('sentinel2_cloudprod', ('MSK_CLDPRB',), 'pixel', 'continuous', 'uint16', 65535, unit='%', valid=(0, 100),
+       description='S2 cloud probability (L2A)'),
+    _m('sentinel2_scl', ('SCL',), 'pixel', 'categorical', 'uint8', 255, codes=tuple(range(12)),
+       description='S2 scene classification (L2A), classes 0..11'),
+    _m('sentinel1', S1_BANDS, 'pixel', 'continuous', 'float32', -_INF, stats_key='sentinel1', unit='dB', valid=(-100, 100),
        description='Sentinel-1 SAR backscatter (dB), ascending and descending'),
-    _m('aster', ('elevation','slope'), 'pixel', 'continuous', 'int16', float('-inf'), stats_key='aster',
-       description='ASTER GDEM elevation (m) and slope (degrees)'),
-    _m('canopy_height_eth', ('height','std'), 'pixel', 'continuous', 'int8', 255, stats_key='canopy_height_eth',
-       description='ETH global canopy height (m) and its standard deviation'),
-    _m('dynamic_world', ('landcover',), 'pixel', 'categorical', 'uint8', 0, n_classes=9,
+    _m('aster', ('elevation','slope'), 'pixel', 'continuous', 'int16', -_INF, stats_key='aster', unit='m, degrees',
+       valid=((-500, 9000), (0, 90)), description='ASTER GDEM elevation (m) and slope (degrees)'),
+    _m('canopy_height_eth', ('height','std'), 'pixel', 'continuous', 'int8', 255, stats_key='canopy_height_eth', unit='m',
+       valid=(0, 127), description='ETH global canopy height (m) and its standard deviation'),
+    _m('dynamic_world', ('landcover',), 'pixel', 'categorical', 'uint8', 0, n_classes=9, codes=tuple(range(1, 10)),
        description='Dynamic World land cover, yearly mode'),
-    _m('esa_worldcover', ('map',), 'pixel', 'categorical', 'uint8', 0, n_classes=11,
+    _m('esa_worldcover', ('map',), 'pixel', 'categorical', 'uint8', 0, n_classes=11, codes=ESA_WORLDCOVER_CODES,
        description='ESA WorldCover 2020 land cover'),
-    _m('biome', ('biome',), 'image', 'categorical', 'uint8', 255, n_classes=14, one_hot=True,
+    _m('biome', ('biome',), 'image', 'categorical', 'uint8', 255, n_classes=14, one_hot=True, codes=(0, 1),
        description='RESOLVE biome (one-hot)'),
-    _m('eco_region', ('eco_region',), 'image', 'categorical', 'uint16', 65535, n_classes=846, one_hot=True,
+    _m('eco_region', ('eco_region',), 'image', 'categorical', 'uint16', 65535, n_classes=846, one_hot=True, codes=(0, 1),
        description='RESOLVE ecoregion (one-hot)'),
-    _m('era5', ERA5_BANDS, 'image', 'continuous', 'float32', float('nan'), stats_key='era5',
+    _m('era5', ERA5_BANDS, 'image', 'continuous', 'float32', float('nan'), stats_key='era5', unit='K, m',
+       valid=((150, 350),) * 3 + ((0, 20),) + ((150, 350),) * 3 + ((0, 20),) + ((150, 350),) * 3 + ((0, 20),),
        description='ERA5 temperature (K) and total precipitation (m) for month, previous month, year'),
-    _m('lat', ('sin','cos'), 'image', 'continuous', 'float32', float('-inf'), stats_key='lat',
+    _m('lat', ('sin','cos'), 'image', 'continuous', 'float32', -_INF, stats_key='lat', valid=(-1, 1), cyclic=True,
        description='cyclic latitude encoding, eq. 3-4'),
-    _m('lon', ('sin','cos'), 'image', 'continuous', 'float32', float('-inf'), stats_key='lon',
+    _m('lon', ('sin','cos'), 'image', 'continuous', 'float32', -_INF, stats_key='lon', valid=(-1, 1), cyclic=True,
        description='cyclic longitude encoding, eq. 5-6'),
-    _m('month', ('sin_month','cos_month'), 'image', 'continuous', 'float32', float('-inf'), stats_key='month',
-       description='cyclic month encoding of the S2 date, eq. 7-8'),
+    _m('month', ('sin_month','cos_month'), 'image', 'continuous', 'float32', -_INF, stats_key='month', valid=(-1, 1),
+       cyclic=True, description='cyclic month encoding of the S2 date, eq. 7-8'),
 ]}
+
+# %% ../nbs/00_modalities.ipynb #11c23a5b
+LAYOUT_FILES = {'h5': '*.h5', 'band_stats': '*_band_stats.json', 'splits': '*_splits.json', 'tile_info': '*_tile_info.json'}
+"The four files of a dataset folder (glob patterns): the tiles, the band statistics, the splits and the tile info."
+S2_TYPES = ('l1c', 'l2a')
+"Values of the metadata `S2_type`, in the order of the codes 0 (L1C) and 1 (L2A) used for it throughout."
+S2_STATS_KEYS = ('sentinel2_l1c', 'sentinel2_l2a')
+"The band statistics of Sentinel-2, one entry per product (paper Sec. 5.2: L1C and L2A standardized individually)."
+STATS_FIELDS = ('mean', 'std', 'min', 'max')
+"The lists of one band statistics entry."
+SPLITS = ('train', 'val', 'test')
+"The keys of the splits file (vishalned/MMEarth-data `utils/splits.py`)."
+S2_MASK_BANDS = tuple(b for k in ('sentinel2_cloudmask', 'sentinel2_cloudprod', 'sentinel2_scl') for b in MODALITIES[k].bands)
+"Bands the tile info lists with the Sentinel-2 bands but the HDF5 file stores in their own datasets."
+
+def stats_keys()->dict:
+    "`{band statistics key: modality}` of every statistics entry the layout requires (Sentinel-2: one per product)."
+    return {**{k: 'sentinel2' for k in S2_STATS_KEYS},
+            **{m.stats_key: m.name for m in MODALITIES.values() if m.stats_key and m.name != 'sentinel2'}}
+
+# %% ../nbs/00_modalities.ipynb #54c94300
+@dataclass(frozen=True)
+class LayoutField:
+    "One field of the MMEarth files besides the modality arrays: a column of the HDF5 `metadata` or an entry of a JSON file."
+    file: str                 # a key of LAYOUT_FILES
+    key: str                  # path in the file, '/'-separated; '<...>' stands for every key of that level
+    dtype: str                # 'bytes', 'str', 'int', 'float', 'object' or 'list[...]' of one of them
+    shape: str = '()'         # per entry: '()' a scalar, '(C,)' one per band of the modality, '(n,)' any length
+    unit: str = ''
+    valid: tuple|None = None  # inclusive (lo, hi) of a number, or of the list entries
+    codes: tuple|None = None  # the allowed values
+    unique: bool = False      # unique in the file (tile ids), or within and across the lists (split rows)
+    required: bool = True     # must be present (for '<...>' keys: at every one of `keys`)
+    keys: tuple|str = ()      # the keys '<...>' must cover: a tuple, or the name of the field whose values they are
+    description: str = ''
+    @property
+    def name(self)->str: return f"{self.file}:{self.key}"
+
+# %% ../nbs/00_modalities.ipynb #a0d8a0e3
+_F = LayoutField
+LAYOUT_FIELDS = {f.name: f for f in [
+    _F('h5', 'metadata/tile_id', 'bytes', unique=True, description='tile id, non-empty; the key of the tile info'),
+    _F('h5', 'metadata/S2_type', 'bytes', codes=S2_TYPES, description='Sentinel-2 product of the tile; selects its statistics'),
+    _F('band_stats', '<stats key>', 'object', keys=tuple(stats_keys()), description='one entry per statistics key'),
+    _F('band_stats', '<stats key>/mean', 'list[float]', '(C,)', description='per band, file order; finite (NaN with std: no valid value)'),
+    _F('band_stats', '<stats key>/std', 'list[float]', '(C,)', valid=(0, math.inf), description='finite and > 0 (NaN with the mean)'),
+    _F('band_stats', '<stats key>/min', 'list[float]', '(C,)', description='<= mean'),
+    _F('band_stats', '<stats key>/max', 'list[float]', '(C,)', description='>= mean'),
+    _F('splits', '<split>', 'list[int]', '(n,)', valid=(0, math.inf), unique=True, keys=SPLITS,
+       description='HDF5 rows: 0 <= row < N, no row twice; the train split is not empty'),
+    _F('tile_info', '<tile id>', 'object', keys='h5:metadata/tile_id', description='one entry per tile id of the metadata'),
+    _F('tile_info', '<tile id>/S2_type', 'str', codes=S2_TYPES, description="the tile's metadata S2_type"),
+    _F('tile_info', '<tile id>/BANDS/sentinel2', 'list[str]', '(n,)', codes=S2_FILE_BANDS + S2_MASK_BANDS, required=False,
+       description='the Sentinel-2 bands of the tile, in file order (B8A before B8)'),
+    _F('tile_info', '<tile id>/lat', 'float', unit='degrees', valid=(-90, 90), required=False),
+    _F('tile_info', '<tile id>/lon', 'float', unit='degrees', valid=(-180, 180), required=False),
+    _F('tile_info', '<tile id>/S2_DATE', 'str', required=False, description="'YYYY-MM-DD', a real date"),
+]}
+"Every field of the MMEarth files that is not a modality array (those are `MODALITIES`), keyed `file:key`."
+
+AGREEMENT = {
+    'rows': 'every HDF5 dataset has N rows, N = the rows of metadata',
+    'tile_size': 'every pixel-level dataset has the H x W of sentinel2',
+    'ids_in_tile_info': 'every metadata tile id is a key of the tile info',
+    's2_type': 'the tile info S2_type of a tile is its metadata S2_type',
+    'split_rows': 'every split row is an HDF5 row (0 <= row < N); no row in two splits',
+    'stats_bands': 'every statistics list has one number per band of its modality (Sentinel-2: 13, file order)',
+    'stats_products': 'a Sentinel-2 product that a tile has has statistics (not all NaN)',
+    'location': 'the lat, lon and month encodings of a tile are eq. 3-8 of its tile info lat, lon and S2_DATE',
+}
+"How the four files must agree with each other (checked by chapter 22, `location` in the full scan)."
 
 # %% ../nbs/00_modalities.ipynb #aafa5a21
 def band_indices(src:tuple|list, # band names in the order they are stored
