@@ -454,6 +454,8 @@ OPTION_DOMAINS['mmearth_reproduce_table4'] = dict(
 OPTION_DOMAINS['mmearth_reproduce_pretrain'] = dict(
     table4_row=one_of('mmearth_nb.reproduce:TABLE4_PRETRAIN'), gpus=count(), nodes=count(), data=TEXT,
     dataset=one_of('mmearth_nb.reproduce:DATASET_VERSIONS'), batch_size=count(), tiles_per_s=_LR, name=_PRETRAIN['name'])
+OPTION_DOMAINS['mmearth_check'] = dict(data=path_to('dir'), full=FLAG, report=path_to('out-file'), quiet=FLAG)
+
 
 # %% ../nbs/10_training.ipynb #b37277fa
 def script_name(f)->str:
