@@ -430,7 +430,7 @@ _EVAL = dict(
     seed=count(0), seeds=count(0, many=True), n_boot=count(0), quick=FLAG, quiet=FLAG)
 _CONVERT = dict(src=path_to('dir'), dst=path_to('out-dir'), codec=one_of('mmearth_nb.convert:CODECS'), level=count(0, 22),
                 shuffle=one_of('mmearth_nb.convert:SHUFFLES'), overwrite=FLAG, block=count(), workers=count(0),
-                max_tiles=count(), quiet=FLAG)
+                max_tiles=count(), quiet=FLAG, check=FLAG)
 _BENCH = dict(what=one_of(('data', 'encoder', 'all')), tiles=count(), out=path_to('out-file'), device=one_of(('cpu', 'cuda')),
               workers=count(0, many=True), codec=one_of('mmearth_nb.convert:CODECS'), level=count(0, 22),
               batch_size=count(), size=one_of(tuple(CONVNEXTV2_SIZES)), target=_LR, sample=path_to('dir', whole=('',)),
