@@ -71,6 +71,7 @@ class PretrainConfig:
     output: str|None = None           # run folder; None: runs/<name>
     name: str|None = None             # run name; None: a timestamp
     save_every: int = 10              # keep checkpoint-<epoch>.pth every this many epochs (0: only -last)
+    checkpoint_every: int = 1         # write checkpoint-last.pth after every this many epochs (0: only when the run ends or stops)
     save_steps: int = 0               # also save checkpoint-last.pth every this many optimizer steps (0: off)
     max_steps: int|None = None        # stop (with a checkpoint) after this many optimizer steps in total
     clip_grad: float|None = None      # gradient-norm clipping (None: off, as in the recipe)
@@ -85,7 +86,7 @@ class PretrainConfig:
 RECIPES = {
     'paper':  {},
     'sample': dict(epochs=20, batch_size=8, effective_batch=None, blr=1.5e-2, warmup_epochs=2,
-                   num_workers=0, save_every=0),
+                   num_workers=0, save_every=0, checkpoint_every=0),
 }
 "Recipe name -> overrides of the `PretrainConfig` defaults ('paper' = the defaults themselves)."
 
@@ -458,7 +459,7 @@ class Pretrainer:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=grad_scaler_enabled(cfg.amp, getattr(cfg, 'grad_scaler', 'fp16'), self.device))
         self.epoch, self.step, self.batch_in_epoch = 0, 0, 0
         self._resume_rng, self._epoch_rng, self._sums = None, None, None
-        self.logger = None; self.history = []; self._stop_signal = None; self.stopped_by = None
+        self.logger = None; self.history = []; self.n_saves = 0; self._stop_signal = None; self.stopped_by = None
 
     @property
     def model(self): return self.step_module.model
@@ -493,6 +494,7 @@ def save(self:Pretrainer, epoch_file:bool=False):
         try:
             for p in [self.checkpoint_path] + ([self.out/f'checkpoint-{self.epoch - 1:04d}.pth'] if epoch_file else []):
                 with writing(p, f'checkpoint (step {self.step})', kept): atomic_save(sd, p)
+            self.n_saves += 1
         except OutputWriteError as e: err = e
     if self.info.initialized: err = broadcast_object(err, self.info)   # every rank stops with the same error
     if err is not None: raise err
@@ -626,7 +628,10 @@ def train_epoch(self:Pretrainer, pbar=None)->bool:
             self.stopped_by = 'signal' if stop else 'max_steps'
             self.save(); return False
     self.epoch, self.batch_in_epoch = self.epoch + 1, 0
-    self.save(epoch_file=bool(cfg.save_every) and (self.epoch % cfg.save_every == 0 or self.epoch == cfg.epochs))
+    keep = bool(cfg.save_every) and (self.epoch % cfg.save_every == 0 or self.epoch == cfg.epochs)
+    end = self.epoch >= cfg.epochs or (cfg.max_steps is not None and self.step >= cfg.max_steps)
+    if keep or end or (cfg.checkpoint_every and self.epoch % cfg.checkpoint_every == 0) or (cfg.save_steps and self.step % cfg.save_steps == 0):
+        self.save(epoch_file=keep)
     if cfg.max_steps is not None and self.step >= cfg.max_steps and self.epoch < cfg.epochs:
         self.stopped_by = 'max_steps'; return False
     return True
@@ -689,7 +694,7 @@ def fit(self:Pretrainer)->dict:
     res = {'output': str(self.out), 'checkpoint': str(self.checkpoint_path), 'encoder': str(enc_path) if enc_path else None,
            'encoder_folder': str(hub_path) if hub_path else None,
            'log': str(self.out/'log.csv'), 'epoch': self.epoch, 'step': self.step, 'finished': self.epoch >= cfg.epochs,
-           'stopped_by': self.stopped_by,
+           'stopped_by': self.stopped_by, 'checkpoints_written': self.n_saves,
            'steps_run': self.step - step0, 'wall_s': wall, 'world_size': self.info.world_size, 'param_digests': digests,
            'first_loss': self.history[0]['loss'] if self.history else None,
            'last_loss': self.history[-1]['loss'] if self.history else None,
@@ -777,7 +782,7 @@ def build_model(cfg:PretrainConfig, device:torch.device=torch.device('cpu'), syn
     return model.to(device), criterion.to(device)
 
 # %% ../nbs/13_engine.ipynb #ed825e87
-RESUME_OPTIONS = ('epochs', 'max_steps', 'num_workers', 'progress', 'tensorboard', 'save_every', 'save_steps', 'device', 'data',
+RESUME_OPTIONS = ('epochs', 'max_steps', 'num_workers', 'progress', 'tensorboard', 'save_every', 'checkpoint_every', 'save_steps', 'device', 'data',
                   'backend', 'tf32')
 "Options that may differ from the checkpoint's configuration when resuming."
 PRE_CHECKPOINT_FILES = ('log.csv', 'tb', 'run_log.jsonl')
@@ -991,8 +996,18 @@ def _print_summary(res:dict):
     "The command's last lines: steps, loss, and where the checkpoint, the encoder and the log are."
     print(f"finished epoch {res['epoch']}, step {res['step']} in {res['wall_s']:.0f} s; loss {res['first_loss']:.4f} -> {res['last_loss']:.4f}"
           if res['first_loss'] is not None else f"nothing to do (epoch {res['epoch']}, step {res['step']})")
-    print(f"checkpoint: {res['checkpoint']}\nencoder:    {res['encoder']}" + (f" and {res['encoder_folder']}/ (Hub-style)" if res.get('encoder_folder') else '')
-          + f"\nlog:        {res['log']}")
+    n = res.get('checkpoints_written')
+    print(f"checkpoint: {res['checkpoint']} ({_size(res['checkpoint'])}" + (f", written {n} time(s)" if n else '') + "; for --resume and --init)"
+          f"\nencoder:    {res['encoder']} ({_size(res['encoder'])})"
+          + (f" and {res['encoder_folder']}/ ({_size(res['encoder_folder'])}, Hub-style)" if res.get('encoder_folder') else '')
+          + f"\nlog:        {res['log']} ({_size(res['log'])})")
+
+def _size(path)->str:
+    "Size of a file or folder as text ('424.6 MB'); '-' if it does not exist."
+    p = Path(path) if path else None
+    if p is None or not p.exists(): return '-'
+    n = sum(f.stat().st_size for f in p.rglob('*') if f.is_file()) if p.is_dir() else p.stat().st_size
+    return next(f"{n / 10**e:.1f} {u}" for e, u in ((9, 'GB'), (6, 'MB'), (3, 'kB'), (0, 'B')) if n >= 10**e or e == 0)
 
 # %% ../nbs/13_engine.ipynb #1f3d79f7
 @call_parse
@@ -1027,7 +1042,8 @@ def _mmearth_pretrain(
     device:Param(_h('device', "auto = CUDA if available (one GPU per local rank), else CPU"), str, choices=['auto', 'cpu', 'cuda'])=None,
     output:Param("run folder (must be new or empty unless --resume) [default: runs/<name>]", str)=None,
     name:Param("run name for the default folder runs/<name> [default: a timestamp]", str)=None,
-    save_every:Param(_h('save_every', "keep checkpoint-<epoch>.pth every N epochs (0: only checkpoint-last.pth, written every epoch)"), int)=None,
+    save_every:Param(_h('save_every', "keep checkpoint-<epoch>.pth every N epochs (0: only checkpoint-last.pth)"), int)=None,
+    checkpoint_every:Param(_h('checkpoint_every', "write checkpoint-last.pth after every N epochs (0: only when the run ends or stops)"), int)=None,
     save_steps:Param(_h('save_steps', "also write checkpoint-last.pth every N optimizer steps (0: off)"), int)=None,
     max_steps:Param("stop after this many optimizer steps in total, with a checkpoint (continue with --resume)", int)=None,
     clip_grad:Param("clip the gradient norm to this value [default: off]", float)=None,
@@ -1046,8 +1062,7 @@ def _mmearth_pretrain(
     `torchrun --nproc_per_node G $(which mmearth_pretrain) ...` or with Slurm `srun` (one task per GPU).
     Writes <output>/checkpoint-last.pth, encoder.pth (for mmearth_eval), encoder/ (Hub-style), log.csv, summary.json."""
     kw = {k: v for k, v in locals().items() if k not in ('recipe', 'resume', 'quiet', 'no_tensorboard', 'tf32') and v is not None}
-    if quiet: kw['progress'] = False
-    if no_tensorboard: kw['tensorboard'] = False
+    kw.update({k: False for k, flag in (('progress', quiet), ('tensorboard', no_tensorboard)) if flag})
     if tf32: kw['tf32'] = True
     try: res = pretrain(recipe=recipe, resume=resume, **kw)
     except (NonFiniteLossError, OutputWriteError) as e:

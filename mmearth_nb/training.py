@@ -409,7 +409,7 @@ _PRETRAIN = dict(
     backend=one_of(('auto', 'torch', 'spconv')), normalize=one_of(('auto', 'worker', 'device')), decoder_dim=count(),
     input_size=count(multiple_of='patch_size'), patch_size=count(8, multiple_of=8), num_workers=count(0), seed=count(0),
     amp=one_of(('auto', 'bf16', 'fp16', 'none')), device=one_of(('auto', 'cpu', 'cuda')), output=path_to('out-dir'),
-    name=Domain(pattern=r'[^/\\]*\S[^/\\]*', pattern_doc='a non-empty name without / or \\'), save_every=count(0),
+    name=Domain(pattern=r'[^/\\]*\S[^/\\]*', pattern_doc='a non-empty name without / or \\'), save_every=count(0), checkpoint_every=count(0),
     save_steps=count(0), max_steps=count(), clip_grad=_LR, fidelity=one_of(('paper', 'public')), init=path_to('file'),
     init_partial=FLAG, resume=FLAG, quiet=FLAG, no_tensorboard=FLAG, tf32=FLAG)
 _EVAL = dict(
