@@ -120,9 +120,9 @@ tested:  20_fidelity: one module for every task under --fidelity public only; 04
 topic:   decoder GRN eps
 paper:   silent
 public:  models/fcmae.py l.17 and l.119-121: the decoder blocks are the dense models/convnextv2.py Block (GRN at l.36), whose GRN divides by mean + 1e-4 (models/norm_layers.py l.43)
-default: 1e-6, the encoder's GRN eps (models/sparse_norm_layers.py l.29; one GRN module for encoder and decoders); the two differ only where the mean channel norm is near 1e-4, i.e. for near-zero activations
-option:  mpmae.decoder_grn_eps = 0.0001
-tested:  20_fidelity: eps read from the quoted norm_layers.py line, the decoder GRN against the formula under both modes; 04_decoders
+default: as the public code (the paper is silent): 1e-4 in the decoder blocks, while the encoder's GRN keeps 1e-6 (models/sparse_norm_layers.py l.29); no switch needed
+option:  mpmae.decoder_grn_eps
+tested:  20_fidelity: the decoder GRN against the quoted formula with eps 1e-4 under both modes; 04_decoders: the default against the literal of norm_layers.py l.43
 
 topic:   norm_pix_loss (Sentinel-2 target)
 paper:   Sec. 5.2: local target patch normalization, as MAE [22]
