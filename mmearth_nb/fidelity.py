@@ -70,7 +70,7 @@ paper:   silent
 public:  models/fcmae.py FCMAE._init_weights (l.157-178), applied to the whole model (l.153) after the encoder's own init (models/convnextv2_sparse.py l.171-180: std .02 for its three Minkowski kinds): of its 5 trunc_normal_ calls, l.159 (MinkowskiConvolution) and l.175 (nn.Linear) pass std=0.02; l.162 (MinkowskiDepthwiseConvolution), l.165 (MinkowskiLinear) and l.169 (nn.Conv2d: the decoders' projection, depthwise convs and pixel heads) pass none, so timm's default std 1 cut at +-2 applies
 default: std .02 everywhere ('convnextv2'): the public re-init is a bug (a missing std= in 3 of the 5 calls replaces the encoder's deliberate .02 by std 1, 0.88 after truncation)
 option:  mpmae.init = 'fcmae'
-tested:  20_fidelity: the calls of the quoted lines, and the stds measured under both modes; 04_decoders and 03_encoder
+tested:  20_fidelity: the calls of the quoted lines, and the stds measured under both modes, each module group with its cut, mask token and biases; 03_encoder
 
 topic:   GRN pooling in the sparse encoder
 paper:   silent; ConvNeXt V2's GRN (Woo et al. 2023) is per sample
@@ -129,7 +129,7 @@ paper:   Sec. 5.2: local target patch normalization, as MAE [22]
 public:  models/fcmae.py FCMAE.forward_loss (l.377-382): mean and unbiased variance over all p*p*C values of a patch, eps 1e-6
 default: MAE's per-patch normalization over p*p*C (paper = public code); no switch needed
 option:  loss.norm_pix
-tested:  05_loss: the default Sentinel-2 loss against MAE's formula written in the test; norm_pix='channel' is this project's own per-band variant
+tested:  20_fidelity: the default Sentinel-2 loss against MAE's formula written in the test, NaN set to 0 as the public code; 05_loss: hand-computed patches; norm_pix='channel' is this project's own per-band variant
 
 topic:   no-data in pixel-level continuous targets
 paper:   silent (Sec. 5.2: missing *input* pixels become 0)
