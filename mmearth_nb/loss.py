@@ -165,6 +165,7 @@ class MultiTaskLoss(nn.Module):
 # %% ../nbs/05_loss.ipynb #b504f3a1
 @patch
 def forward(self:MultiTaskLoss, preds:dict, targets:dict, mask:torch.Tensor)->tuple[torch.Tensor, dict]:
+    "`(total, per_task)` of eq. 1 (see `MultiTaskLoss`). Raises `KeyError` naming the tasks without a prediction or target."
     missing = [t for t in self.tasks if t not in preds or t not in targets]
     if missing: raise KeyError(f"MultiTaskLoss: no prediction or target for tasks {missing}; predictions for {sorted(preds)}, targets for {sorted(targets)}")
     total, per_task = self.log_vars.new_zeros(()), {}
