@@ -372,8 +372,8 @@ def time_pretrain_step(folder,               # MMEarth dataset folder for the ba
                        backend:str='auto')->dict:
     """Median time of one MP-MAE pretraining step (forward, loss, backward, AdamW step) on one batch of
     `folder`; returns `{'step_s', 'tiles_per_s', 'peak_mb' (CUDA only, else None), ...}`. `backend`: of the sparse encoder."""
-    from mmearth_nb.decoders import mpmae
-    from mmearth_nb.loss import MultiTaskLoss
+    from mmearth_nb.training import sync_free_mpmae as mpmae
+    from mmearth_nb.training import SyncFreeLoss as MultiTaskLoss
     dev = torch.device(device); amp = dev.type == 'cuda' if amp is None else amp
     if threads and dev.type == 'cpu': torch.set_num_threads(threads)
     torch.manual_seed(seed)

@@ -4,343 +4,170 @@
 
 # %% ../nbs/04_decoders.ipynb #623cb58f
 from __future__ import annotations
-import numpy as np
 import torch
 import torch.nn as nn
 from fastcore.basics import patch
 from .modalities import TASKS, select_tasks
 from .masking import random_patch_mask, upsample_mask
-from .encoder import Block, convnextv2, trunc_normal_init, ENCODER_INITS, SparseConvNeXtV2, on_cuda_path
-from .masking import n_visible as _masking_n_visible
+from .encoder import Block, convnextv2, trunc_normal_init, ENCODER_INITS
 
 # %% auto #0
-__all__ = ['MPMAE_INITS', 'plot_architecture', 'unpatchify', 'patchify', 'PixelHead', 'masked_mean_pool', 'ImageHead', 'MPMAE',
-           'mpmae']
-
-# %% ../nbs/04_decoders.ipynb #b43af3c6
-# (group label, tasks, fill, edge, head + loss text); paper Sec. 4.1-4.2, Fig. 2
-_GROUPS = [
-    ('pixel-level continuous', ['sentinel2', 'sentinel1', 'aster', 'canopy_height_eth'], '#d6e6f7', '#2b6cb0',
-     'linear → $p^2C$ per token\nMSE on masked patches'),
-    ('pixel-level categorical', ['dynamic_world', 'esa_worldcover'], '#d9f0d3', '#2f855a',
-     'linear → $p^2C$ per token\ncross-entropy (masked)'),
-    ('image-level continuous', ['lat', 'lon', 'month', 'era5'], '#fde8cc', '#c05621',
-     'LN, pool masked tokens,\nlinear; MSE'),
-    ('image-level categorical', ['biome', 'eco_region'], '#eadcf5', '#6b46c1',
-     'LN, pool masked tokens,\nlinear; cross-entropy'),
-]
-_FS = 9.5
-
-def _box(ax, x, y, w, h, text='', fc='white', ec='#444', fs=_FS, lw=1.2, **kw):
-    "Rounded box with centred text; returns the patch."
-    from matplotlib.patches import FancyBboxPatch
-    p = FancyBboxPatch((x, y), w, h, boxstyle='round,pad=0,rounding_size=0.6', fc=fc, ec=ec, lw=lw)
-    ax.add_patch(p)
-    if text: ax.text(x + w / 2, y + h / 2, text, ha='center', va='center', fontsize=fs, **kw)
-    return p
-
-def _arrow(ax, p0, p1, color='#444', lw=1.2, ms=10):
-    from matplotlib.patches import FancyArrowPatch
-    ax.add_patch(FancyArrowPatch(p0, p1, arrowstyle='-|>', mutation_scale=ms, color=color, lw=lw,
-                                 shrinkA=0, shrinkB=0))
-
-def _grid(ax, x0, y0, size, mask, vis_colors, masked_fc='#bdbdbd', hatch=None):
-    "7x7 patch grid; masked cells grey (or hatched mask tokens), visible cells coloured."
-    from matplotlib.patches import Rectangle
-    n = mask.shape[0]; c = size / n
-    for i in range(n):
-        for j in range(n):
-            m = mask[i, j]
-            ax.add_patch(Rectangle((x0 + j * c, y0 + (n - 1 - i) * c), c, c, ec='#999' if hatch and m else 'white', lw=0.8,
-                                   fc=masked_fc if m else vis_colors[i, j], hatch=hatch if m else None))
-
-
-# %% ../nbs/04_decoders.ipynb #46b8f7bb
-def _front(ax, mask, cols):
-    "Input grid, sparse encoder with 4 stages, 1x1 projection with mask tokens (x in 0..43)."
-    from matplotlib.patches import Rectangle
-    _grid(ax, 0.5, 15, 12, mask, cols)
-    ax.text(0.3, 13.6, 'Sentinel-2, 12 bands\n112×112 px crop\n7×7 patches\nof 16×16 px\n60% masked (grey)',
-            ha='left', va='top', fontsize=_FS)
-    _arrow(ax, (13, 21), (16, 21))
-    _box(ax, 16, 11, 13, 20, fc='#f2f2f2')
-    ax.text(22.5, 29.2, 'ConvNeXt V2', ha='center', va='center', fontsize=_FS, weight='bold')
-    for k, h in enumerate([14, 11, 8, 5.5]):
-        _box(ax, 16.8 + k * 3.05, 20 - h / 2, 2.4, h, f'S{k + 1}', fc='#9fb3c8', ec='#52667a', fs=_FS)
-    ax.text(22.5, 9.8, 'sparse encoder $f_\\theta$\nvisible patches only\n(FCMAE-style)',
-            ha='center', va='top', fontsize=_FS)
-    _arrow(ax, (29, 21), (32, 21))
-    _grid(ax, 32, 15, 10, mask, np.full(mask.shape, '#52667a', dtype=object), masked_fc='white', hatch='////')
-    ax.add_patch(Rectangle((32, 15), 10, 10, fc='none', ec='#444', lw=1))
-    ax.text(37, 26, '1×1 proj → 512 ch', ha='center', va='bottom', fontsize=_FS)
-    ax.text(46.5, 3, '$h_t$: one dense ConvNeXt V2\nblock, a separate one per task', ha='right', va='center', fontsize=_FS)
-    ax.text(37, 13.6, 'mask tokens\n(hatched) fill\nmasked positions', ha='center', va='top', fontsize=_FS)
-
-def _rows(tasks):
-    "Layout: list of (group, [(task, y)]) with y centres, top to bottom."
-    groups = [(g, [t for t in g[1] if t in tasks]) for g in _GROUPS]
-    groups = [(g, ts) for g, ts in groups if ts]
-    n, gap = sum(len(ts) for _, ts in groups), 1.0
-    rh = min(3.1, (40 - gap * (len(groups) - 1)) / max(n, 1))
-    hs = [max(len(ts) * rh, 4.4) for _, ts in groups]  # room for the 2-line head text of a group
-    y = 21 + (sum(hs) + gap * (len(groups) - 1)) / 2
-    out = []
-    for (g, ts), h in zip(groups, hs):
-        y0 = y - (h - len(ts) * rh) / 2
-        out.append((g, [(t, y0 - (k + 0.5) * rh) for k, t in enumerate(ts)], rh)); y -= h + gap
-    return out
-
-
-# %% ../nbs/04_decoders.ipynb #d883963a
-def _back(ax, tasks):
-    "Per-task decoders, targets, heads/losses per group and the eq. 1 total loss (x in 42..110)."
-    for g, rows, rh in _rows(tasks):
-        name, _, fc, ec, head = g
-        for t, y in rows:
-            _arrow(ax, (42.3, 21), (48, y), color='#777', lw=0.8, ms=7)
-            _box(ax, 48, y - rh * 0.4, 4.6, rh * 0.8, '$h_t$', fc='#f2f2f2', ec='#666')
-            _arrow(ax, (52.6, y), (54.5, y), lw=0.9, ms=7)
-            _box(ax, 54.5, y - rh * 0.4, 14.5, rh * 0.8, t, fc=fc, ec=ec)
-        top, bot = rows[0][1] + rh * 0.4, rows[-1][1] - rh * 0.4
-        ax.plot([69.6, 70.4, 70.4, 69.6], [top, top, bot, bot], color=ec, lw=1.5)
-        ym = (top + bot) / 2
-        ax.text(71.3, ym, head, ha='left', va='center', fontsize=_FS, color=ec)
-        _arrow(ax, (89.2, ym), (91.8, 21 + (ym - 21) * 0.25), color=ec, lw=1.0, ms=8)
-    _box(ax, 91.8, 12.5, 18, 17, fc='#fff8dc', ec='#8a6d00')
-    ax.text(100.8, 26.3, 'total loss, paper eq. 1\n(uncertainty-weighted)', ha='center', va='center',
-            fontsize=_FS)
-    ax.text(100.8, 20.3, r'$\mathcal{L}=\sum_{t}\,\dfrac{1}{\hat\sigma_t^{2}}\,\mathcal{L}_t+\log\hat\sigma_t$',
-            ha='center', va='center', fontsize=11)
-    ax.text(100.8, 15.2, '$\\hat\\sigma_t$ learnable per task\n(equal weighting: $\\hat\\sigma_t=1$)',
-            ha='center', va='center', fontsize=_FS)
-
-def plot_architecture(tasks=None, ax=None, figsize=(11, 4.6), dpi=110):
-    """Figure of MP-MAE (paper Sec. 4.1, Fig. 2): masked Sentinel-2 input -> sparse ConvNeXt V2 encoder (4 stages)
-    -> 1x1 projection + mask tokens -> one ConvNeXt V2 decoder block h_t per pretext task -> heads and losses,
-    combined by the uncertainty-weighted sum of paper eq. 1. `tasks`: task names to draw (default all 12).
-    `ax`: draw into this Axes. Returns the matplotlib Figure."""
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
-    known = [t for g in _GROUPS for t in g[1]]
-    tasks = known if tasks is None else list(tasks)
-    bad = [t for t in tasks if t not in known]
-    if bad or not tasks: raise ValueError(f'plot_architecture: unknown or no tasks {bad}; choose from {known}')
-    if ax is None:
-        fig = plt.figure(figsize=figsize, dpi=dpi); ax = fig.add_axes([0, 0, 1, 1])
-    ax.set_xlim(0, 110); ax.set_ylim(0, 46); ax.set_aspect('equal'); ax.axis('off')
-    rng = np.random.default_rng(0)
-    mask = np.zeros(49, bool); mask[rng.permutation(49)[:49 - int(49 * 0.4)]] = True  # keep 19 of 49
-    yy, xx = np.mgrid[0:7, 0:7]
-    rgba = plt.get_cmap('YlGn')(0.35 + 0.5 * (np.sin(xx / 2.0) * np.cos(yy / 2.5) + 1) / 2)
-    cols = np.empty((7, 7), dtype=object)
-    for i, j in np.ndindex(7, 7): cols[i, j] = tuple(rgba[i, j])
-    _front(ax, mask.reshape(7, 7), cols)
-    _back(ax, tasks)
-    for x, s in [(6.5, 'input'), (22.5, 'encoder'), (37, 'projection'), (50.3, 'decoder'),
-                 (61.75, 'pretext targets'), (80, 'heads & losses'), (100.8, 'multi-task loss')]:
-        ax.text(x, 44.8, s, ha='center', va='center', fontsize=_FS + 0.5, weight='bold')
-    ax.legend(handles=[Patch(fc=g[2], ec=g[3], label=g[0]) for g in _GROUPS if set(g[1]) & set(tasks)], loc='upper left',
-              bbox_to_anchor=(0.0, 0.93), fontsize=_FS, frameon=False, ncol=2, columnspacing=1.0)
-    return ax.figure
-
+__all__ = ['MPMAE_INITS', 'unpatchify', 'patchify', 'PixelHead', 'masked_mean_pool', 'ImageHead', 'MPMAE', 'mpmae']
 
 # %% ../nbs/04_decoders.ipynb #35140f41
-def unpatchify(x:torch.Tensor, # (B, p*p*C, h, w): per-token patch values, channel index (i*p + j)*C + c
-               patch_size:int, # p
-               channels:int,   # C (bands, or classes for logits)
-              )->torch.Tensor: # (B, C, h*p, w*p)
-    "Rearrange per-token patch predictions into an image (MAE/FCMAE layout, channel fastest). Raises `ValueError` on a channel mismatch."
-    B, D, h, w = x.shape
-    p = patch_size
-    if D != p * p * channels:
-        raise ValueError(f"unpatchify: expected {p}*{p}*{channels} = {p * p * channels} channels, got {D}")
+def unpatchify(x:torch.Tensor, patch_size:int, channels:int)->torch.Tensor:
+    """Per-token patch values `x` (B, p*p*C, h, w) float -> image (B, C, h*p, w*p), channel (i*p + j)*C + c to pixel
+    (i, j) of band c (MAE layout, public `models/fcmae.py` `unpatchify`). Raises `ValueError` unless x has p*p*C channels."""
+    B, D, h, w = x.shape; p = patch_size
+    if D != p * p * channels: raise ValueError(f"unpatchify: expected {p}*{p}*{channels} = {p * p * channels} channels, got {D}")
     return x.reshape(B, p, p, channels, h, w).permute(0, 3, 4, 1, 5, 2).reshape(B, channels, h * p, w * p)
 
-def patchify(img:torch.Tensor, # (B, C, h*p, w*p)
-             patch_size:int,   # p
-            )->torch.Tensor:   # (B, p*p*C, h, w)
-    "Inverse of `unpatchify`: each patch of `img` as the channels of its token."
-    B, C, H, W = img.shape
-    p = patch_size
+# %% ../nbs/04_decoders.ipynb #12f2b6f3
+def patchify(img:torch.Tensor, patch_size:int)->torch.Tensor:
+    """Inverse of `unpatchify`: image (B, C, H, W) -> (B, p*p*C, H/p, W/p). Raises `ValueError` unless p divides H and W."""
+    B, C, H, W = img.shape; p = patch_size
     if H % p or W % p: raise ValueError(f"patchify: image {H}x{W} is not a multiple of patch_size {p}")
     return img.reshape(B, C, H // p, p, W // p, p).permute(0, 3, 5, 1, 2, 4).reshape(B, p * p * C, H // p, W // p)
 
 # %% ../nbs/04_decoders.ipynb #3d21764e
 class PixelHead(nn.Conv2d):
-    """Pixel-level head (paper Sec. 4.1): 1x1 conv from the decoder width `dim` to `patch_size**2 * n_out`
-    channels, rearranged to pixels. `forward(x (B, dim, h, w)) -> (B, n_out, h*p, w*p)`: values of a continuous
-    target (n_out = bands) or per-pixel logits of a categorical one (n_out = classes)."""
+    """Pixel-level head (paper Sec. 4.1; public `models/fcmae.py` `pred_dict`): 1x1 conv from `dim` to
+    `patch_size**2 * n_out` channels, then `unpatchify`. `forward(x (B, dim, h, w) float) -> (B, n_out, h*p, w*p)`:
+    values of a continuous target (n_out bands, units of the normalized target) or per-pixel class logits."""
     def __init__(self, dim:int, n_out:int, patch_size:int=16):
         super().__init__(dim, patch_size * patch_size * n_out, kernel_size=1)
         self.n_out, self.patch_size = n_out, patch_size
     def forward(self, x): return unpatchify(super().forward(x), self.patch_size, self.n_out)
 
 # %% ../nbs/04_decoders.ipynb #8afdcc57
-def masked_mean_pool(x:torch.Tensor,         # (B, D, h, w) decoded tokens
-                     mask:torch.Tensor|None, # (B, h, w) bool, True = masked; None = pool over all tokens
-                    )->torch.Tensor:         # (B, D)
-    "Mean over the masked tokens of each sample (over all tokens where a sample has none, or if `mask` is None)."
+def masked_mean_pool(x:torch.Tensor, mask:torch.Tensor|None)->torch.Tensor:
+    """Mean of tokens `x` (B, D, h, w) float over the masked tokens of `mask` (B, h, w) bool, True = masked -> (B, D);
+    over all tokens where a sample has none, or if `mask` is None. Raises `ValueError` if the mask does not match x."""
     if mask is None: return x.mean((2, 3))
-    if mask.shape != (x.shape[0], *x.shape[2:]):
-        raise ValueError(f"masked_mean_pool: mask {tuple(mask.shape)} does not match tokens {tuple(x.shape)}")
+    if mask.shape != (x.shape[0], *x.shape[2:]): raise ValueError(f"masked_mean_pool: mask {tuple(mask.shape)} does not match tokens {tuple(x.shape)}")
     w = mask.to(x.dtype)
     w = torch.where(w.sum((1, 2), keepdim=True) > 0, w, torch.ones_like(w))[:, None]
     return (x * w).sum((2, 3)) / w.sum((2, 3))
 
 # %% ../nbs/04_decoders.ipynb #90778ecf
 class ImageHead(nn.Module):
-    """Image-level head (paper Sec. 4.1): global average pool over the decoded masked tokens (`pool='masked'`)
-    or all tokens (`pool='all'`, public code), LayerNorm, Linear(dim -> n_out).
-    `image_norm='tokens'` (default) normalizes every token before pooling (the public code's `layer_norm_tmp`; the
-    paper does not say); `'pooled'` normalizes the pooled vector (this project's earlier variant). `forward(x (B, dim, h, w), mask (B, h, w) bool) -> (B, n_out)`: values of
-    a continuous target or class logits. Parameters: `norm.weight`, `norm.bias` (dim), `fc.weight` (n_out, dim), `fc.bias`."""
+    """Image-level head (paper Sec. 4.1): LayerNorm of the tokens (`image_norm='tokens'`, public `layer_norm_tmp`, default) or
+    of the pooled vector ('pooled'), mean over the masked tokens (`pool='masked'`, paper) or all ('all', public), Linear(dim, n_out).
+    `forward(x (B, dim, h, w) float, mask (B, h, w) bool) -> (B, n_out)`: a continuous target or class logits.
+    Raises `ValueError` for an unknown `pool` or `image_norm`."""
     def __init__(self, dim:int, n_out:int, pool:str='masked', image_norm:str='tokens'):
         super().__init__()
         if pool not in ('masked', 'all'): raise ValueError(f"ImageHead: pool must be 'masked' or 'all', got {pool!r}")
-        if image_norm not in ('pooled', 'tokens'):
-            raise ValueError(f"ImageHead: image_norm must be 'pooled' or 'tokens', got {image_norm!r}")
+        if image_norm not in ('pooled', 'tokens'): raise ValueError(f"ImageHead: image_norm must be 'pooled' or 'tokens', got {image_norm!r}")
         self.pool, self.image_norm = pool, image_norm
-        self.norm = nn.LayerNorm(dim, eps=1e-6)
-        self.fc = nn.Linear(dim, n_out)
+        self.norm, self.fc = nn.LayerNorm(dim, eps=1e-6), nn.Linear(dim, n_out)
     def forward(self, x, mask=None):
         if self.image_norm == 'tokens': x = self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
         v = masked_mean_pool(x, mask if self.pool == 'masked' else None)
-        if self.image_norm == 'pooled': v = self.norm(v)
-        return self.fc(v)
+        return self.fc(self.norm(v) if self.image_norm == 'pooled' else v)
 
 # %% ../nbs/04_decoders.ipynb #879bdb06
+MPMAE_INITS = ('convnextv2', 'fcmae')
+
+class MPMAE(nn.Module):
+    """Multi-Pretext Masked Autoencoder (paper Sec. 4.1, Fig. 2; public MMEarth-train `models/fcmae.py` `FCMAE`).
+    `encoder`: chapter 03's masked or sparse ConvNeXt V2 (`encoder(x, mask) -> (B, dims[-1], h, w)`); `tasks`: names or a
+    subset name (`select_tasks`). `shared_decoder`: one block for all tasks (public, fcmae.py l.119-121); `image_pool`,
+    `image_norm`: see `ImageHead`; `init`: see `init_weights`; `decoder_grn_eps`: eps of the decoder blocks' GRN, 1e-4 as
+    the public decoders' dense `convnextv2.Block` (models/norm_layers.py l.43; the paper is silent); `norm_pix_loss`
+    (chapter 05) is recorded for the loss. Raises `ValueError` for an unknown task, `image_pool` or `init`, or a
+    `patch_size` other than the encoder's."""
+    def __init__(self, encoder:nn.Module, tasks='all', decoder_dim:int=512, patch_size:int=16, mask_ratio:float=0.6,
+                 shared_decoder:bool=False, image_pool:str='masked', image_norm:str='tokens', norm_pix_loss:bool=True,
+                 init:str='convnextv2', decoder_grn_eps:float=1e-4):
+        super().__init__()
+        if getattr(encoder, 'patch_size', patch_size) != patch_size: raise ValueError(f"MPMAE: patch_size={patch_size} but the encoder uses patch_size={encoder.patch_size}")
+        if image_pool not in ('masked', 'all'): raise ValueError(f"MPMAE: image_pool must be 'masked' or 'all', got {image_pool!r}")
+        if init not in MPMAE_INITS: raise ValueError(f"MPMAE: init must be one of {MPMAE_INITS}, got {init!r}")
+        self.encoder, self.tasks = encoder, select_tasks(tasks)
+        self.decoder_dim, self.patch_size, self.mask_ratio, self.init, self.decoder_grn_eps = decoder_dim, patch_size, mask_ratio, init, decoder_grn_eps
+        self.shared_decoder, self.image_pool, self.image_norm, self.norm_pix_loss = shared_decoder, image_pool, image_norm, norm_pix_loss
+        self.proj = nn.Conv2d(encoder.dims[-1], decoder_dim, kernel_size=1)
+        self.mask_token = nn.Parameter(torch.zeros(1, decoder_dim, 1, 1))
+        block = lambda: Block(decoder_dim, grn_eps=decoder_grn_eps)
+        shared = block() if shared_decoder else None
+        self.decoders = nn.ModuleDict({t: shared or block() for t in self.tasks})
+        self.heads = nn.ModuleDict({t: PixelHead(decoder_dim, TASKS[t].n_outputs, patch_size) if TASKS[t].is_pixel
+                                    else ImageHead(decoder_dim, TASKS[t].n_outputs, image_pool, image_norm) for t in self.tasks})
+        self.init_weights(init)
+
+# %% ../nbs/04_decoders.ipynb #925b639e
 def _init_decoder_weights(m, conv_std:float=.02):
     "Decoder init: truncated normal for convs (`conv_std`) and linear layers (std .02), zero biases, LayerNorm ones/zeros."
     trunc_normal_init(m, conv_std=conv_std, dw_std=conv_std, linear_std=.02)
     if isinstance(m, nn.LayerNorm): nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
 
-MPMAE_INITS = ('convnextv2', 'fcmae')
-
-class MPMAE(nn.Module):
-    """Multi-Pretext Masked Autoencoder (paper Sec. 4.1, Fig. 2).
-
-    `forward(image (B, in_chans, S, S) float, mask (B, S/p, S/p) bool or None) -> (preds, mask)`; `mask` True =
-    masked, drawn with `random_patch_mask(B, S/p, mask_ratio)` when None. `preds[task]`: pixel continuous
-    (B, C, S, S); pixel categorical (B, K, S, S) logits; image continuous (B, C); image categorical (B, K) logits.
-    Pixel predictions of `norm_pix_loss` tasks (Sentinel-2) are in per-patch normalized units (see chapter 05).
-    Options: `shared_decoder` (one block for all tasks, public code), `image_pool` ('masked' = paper, 'all' =
-    public code), `image_norm` ('tokens' = LayerNorm on the decoded tokens before pooling, public code, default;
-    'pooled' = on the pooled vector, this project's earlier variant). `init`: 'convnextv2' = truncated normal std .02
-    everywhere (ConvNeXt V2's encoder init; default), 'fcmae' = the public `FCMAE._init_weights`, which re-initialises
-    the encoder's depthwise convs and linear layers and every decoder conv with std 1.0 (a missing `std=`, see
-    chapter 20); note that it re-initialises the *encoder* passed in too, as the public FCMAE does.
-    `forward(..., n_visible='auto')`: visible patches per sample for the sparse encoder's sync-free path (see
-    `SparseConvNeXtV2`): 'auto' = known when the mask is drawn here, read off a CPU mask, and on CUDA assumed to be
-    `n_visible(grid, mask_ratio)` (checked by an asynchronous device assert); None = counted (one host sync on CUDA). `norm_pix_loss` is recorded for the loss
-    (`MultiTaskLoss(model.tasks, patch_size=model.patch_size, norm_pix_loss=model.norm_pix_loss)`).
-    `decoder_grn_eps`: eps of the decoder blocks' GRN (1e-6 as the encoder's; the public decoders are the dense
-    `convnextv2.Block`, whose GRN uses 1e-4: MMEarth-train models/fcmae.py l.17, 120 and models/norm_layers.py l.43).
-    Raises `ValueError` for unknown tasks/options and for images or masks of the wrong shape."""
-    def __init__(self, encoder:nn.Module, tasks=select_tasks('all'), decoder_dim:int=512, patch_size:int=16,
-                 mask_ratio:float=0.6, shared_decoder:bool=False, image_pool:str='masked', image_norm:str='tokens',
-                 norm_pix_loss:bool=True, init:str='convnextv2', decoder_grn_eps:float=1e-6):
-        super().__init__()
-        self.tasks = select_tasks(tasks)
-        enc_p = getattr(encoder, 'patch_size', patch_size)
-        if enc_p != patch_size: raise ValueError(f"MPMAE: patch_size={patch_size} but the encoder uses patch_size={enc_p}")
-        if image_pool not in ('masked', 'all'): raise ValueError(f"MPMAE: image_pool must be 'masked' or 'all', got {image_pool!r}")
-        if init not in MPMAE_INITS: raise ValueError(f"MPMAE: init must be one of {MPMAE_INITS}, got {init!r}")
-        self.encoder = encoder
-        self.decoder_dim, self.patch_size, self.mask_ratio = decoder_dim, patch_size, mask_ratio
-        self.shared_decoder, self.image_pool, self.image_norm, self.norm_pix_loss = shared_decoder, image_pool, image_norm, norm_pix_loss
-        self.init, self.decoder_grn_eps = init, decoder_grn_eps
-        self.proj = nn.Conv2d(encoder.dims[-1], decoder_dim, kernel_size=1)
-        self.mask_token = nn.Parameter(torch.zeros(1, decoder_dim, 1, 1))
-        block = lambda: Block(decoder_dim, grn_eps=decoder_grn_eps)
-        shared = block() if shared_decoder else None
-        self.decoders = nn.ModuleDict({t: shared if shared_decoder else block() for t in self.tasks})
-        self.heads = nn.ModuleDict({t: PixelHead(decoder_dim, TASKS[t].n_outputs, patch_size) if TASKS[t].is_pixel
-                                    else ImageHead(decoder_dim, TASKS[t].n_outputs, image_pool, image_norm)
-                                    for t in self.tasks})
-        if init == 'fcmae':   # public FCMAE._init_weights over the whole model, the encoder included
-            encoder.apply(lambda m: trunc_normal_init(m, **ENCODER_INITS['fcmae']))
-            for m in (self.proj, self.decoders, self.heads): m.apply(lambda m: _init_decoder_weights(m, conv_std=1.))
-            nn.init.normal_(self.mask_token, std=.02)
-        else:
-            for m in (self.proj, self.decoders, self.heads): m.apply(_init_decoder_weights)
-            nn.init.trunc_normal_(self.mask_token, std=.02)
-
+@patch
+def init_weights(self:MPMAE, init:str='convnextv2'):
+    """'convnextv2': std .02 for the decoders' convs and linear layers, mask token N(0, .02) truncated; 'fcmae': the
+    public `FCMAE._init_weights` (models/fcmae.py) over the whole model, the encoder included (std 1.0 where `std=` is missing)."""
+    if init == 'fcmae': self.encoder.apply(lambda m: trunc_normal_init(m, **ENCODER_INITS['fcmae']))
+    for m in (self.proj, self.decoders, self.heads): m.apply(lambda m: _init_decoder_weights(m, 1. if init == 'fcmae' else .02))
+    if init == 'fcmae': nn.init.normal_(self.mask_token, std=.02)
+    else: nn.init.trunc_normal_(self.mask_token, std=.02)
 
 # %% ../nbs/04_decoders.ipynb #6b7f8def
 @patch
-def check_input(self:MPMAE, image, mask=None):
-    "Raise `ValueError` unless `image` is (B, in_chans, S, S) with S a multiple of patch_size and `mask` (B, S/p, S/p) bool."
-    C = getattr(self.encoder, 'in_chans', None)
-    if image.ndim != 4 or image.shape[-1] != image.shape[-2] or image.shape[-1] % self.patch_size or (C and image.shape[1] != C):
-        raise ValueError(f"MPMAE: image must be (B, {C or 'C'}, S, S) with S a multiple of patch_size="
-                         f"{self.patch_size} (e.g. 112 for 16, 56 for 8), got {tuple(image.shape)}")
-    g = image.shape[-1] // self.patch_size
+def check_input(self:MPMAE, image:torch.Tensor, mask:torch.Tensor|None=None):
+    "Raise `ValueError` unless `image` is (B, in_chans, S, S) with p | S and `mask` is None or (B, S/p, S/p) bool."
+    C, p = getattr(self.encoder, 'in_chans', None), self.patch_size
+    if image.ndim != 4 or image.shape[-1] != image.shape[-2] or image.shape[-1] % p or (C and image.shape[1] != C):
+        raise ValueError(f"MPMAE: image must be (B, {C or 'C'}, S, S) with S a multiple of patch_size={p} (e.g. 112 for 16, 56 for 8), got {tuple(image.shape)}")
+    g = image.shape[-1] // p
     if mask is not None and (mask.dtype != torch.bool or mask.shape != (image.shape[0], g, g)):
         raise ValueError(f"MPMAE: mask must be bool ({image.shape[0]}, {g}, {g}) (True = masked), got {mask.dtype} {tuple(mask.shape)}")
 
 # %% ../nbs/04_decoders.ipynb #2be1d02a
 @patch
 def embed(self:MPMAE, z:torch.Tensor, mask:torch.Tensor)->torch.Tensor:
-    "Decoder input (B, decoder_dim, h, w): 1x1 projection of the encoder output `z`, mask token at masked tokens."
+    "Decoder input (B, decoder_dim, h, w): 1x1 projection of the encoder output `z` (B, dims[-1], h, w), mask token where `mask` (B, h, w) is True."
     x = self.proj(z)
     return torch.where(mask[:, None], self.mask_token.to(x.dtype), x)
 
+# %% ../nbs/04_decoders.ipynb #8f44838f
 @patch
 def forward_decoders(self:MPMAE, z:torch.Tensor, mask:torch.Tensor)->dict:
-    "Predictions for every task from the encoder output `z` (B, dims[-1], h, w) and the mask (B, h, w)."
+    """Predictions for every task from the encoder output `z` (B, dims[-1], h, w) and `mask` (B, h, w) bool: pixel tasks
+    (B, C, h*p, w*p) values or (B, K, h*p, w*p) logits, image tasks (B, C) or (B, K) (public `forward_decoder`)."""
     x, preds, done = self.embed(z, mask), {}, {}
     for t in self.tasks:
         blk = self.decoders[t]
         if id(blk) not in done: done[id(blk)] = blk(x)            # a shared block runs once
-        d = done[id(blk)]
-        preds[t] = self.heads[t](d) if TASKS[t].is_pixel else self.heads[t](d, mask)
+        preds[t] = self.heads[t](done[id(blk)]) if TASKS[t].is_pixel else self.heads[t](done[id(blk)], mask)
     return preds
 
 # %% ../nbs/04_decoders.ipynb #70419269
 @patch
-def _n_visible(self:MPMAE, mask, grid:int):
-    "Visible patches per sample of a given mask for the sparse encoder ('auto' rule of `forward`), or None."
-    if on_cuda_path(mask): return _masking_n_visible(grid, self.mask_ratio)
-    cnt = (~mask).sum((1, 2))
-    return int(cnt[0]) if bool((cnt == cnt[0]).all()) else None
-
-@patch
-def forward(self:MPMAE, image:torch.Tensor, mask:torch.Tensor|None=None, n_visible:int|str|None='auto'):
+def forward(self:MPMAE, image:torch.Tensor, mask:torch.Tensor|None=None)->tuple[dict, torch.Tensor]:
+    """`image` (B, in_chans, S, S) float, `mask` (B, S/p, S/p) bool, True = masked (None: `random_patch_mask` with `mask_ratio`)
+    -> `(preds, mask)`, `preds` as `forward_decoders`. Raises `ValueError` for an image or mask of the wrong shape."""
     self.check_input(image, mask)
-    grid = image.shape[-1] // self.patch_size
-    if mask is None:
-        mask = random_patch_mask(image.shape[0], grid, self.mask_ratio, device=image.device)
-        if n_visible == 'auto': n_visible = _masking_n_visible(grid, self.mask_ratio)
-    if isinstance(self.encoder, SparseConvNeXtV2):
-        z = self.encoder(image, mask, n_visible=self._n_visible(mask, grid) if n_visible == 'auto' else n_visible)
-    else: z = self.encoder(image, mask)
-    return self.forward_decoders(z, mask), mask
+    if mask is None: mask = random_patch_mask(image.shape[0], image.shape[-1] // self.patch_size, self.mask_ratio, device=image.device)
+    return self.forward_decoders(self.encoder(image, mask), mask), mask
 
 # %% ../nbs/04_decoders.ipynb #f71dbc45
 @patch(as_prop=True)
 def config(self:MPMAE)->dict:
-    "The constructor options (for checkpoints): tasks, decoder_dim, patch_size, mask_ratio, shared_decoder, image_pool, image_norm, norm_pix_loss, init (and decoder_grn_eps unless 1e-6)."
+    "The constructor options (for checkpoints): tasks, decoder_dim, patch_size, mask_ratio, shared_decoder, image_pool, image_norm, norm_pix_loss, init, decoder_grn_eps."
     return dict(tasks=list(self.tasks), decoder_dim=self.decoder_dim, patch_size=self.patch_size, mask_ratio=self.mask_ratio,
                 shared_decoder=self.shared_decoder, image_pool=self.image_pool, image_norm=self.image_norm,
-                norm_pix_loss=self.norm_pix_loss, init=self.init,
-                **({'decoder_grn_eps': self.decoder_grn_eps} if self.decoder_grn_eps != 1e-6 else {}))
+                norm_pix_loss=self.norm_pix_loss, init=self.init, decoder_grn_eps=self.decoder_grn_eps)
 
 @patch
-def extra_repr(self:MPMAE): return (f"tasks={self.tasks}, patch_size={self.patch_size}, mask_ratio={self.mask_ratio}, "
-                              f"shared_decoder={self.shared_decoder}, image_pool={self.image_pool!r}")
+def extra_repr(self:MPMAE): return f"tasks={self.tasks}, patch_size={self.patch_size}, mask_ratio={self.mask_ratio}, shared_decoder={self.shared_decoder}, image_pool={self.image_pool!r}"
 
 # %% ../nbs/04_decoders.ipynb #91435af8
 _MPMAE_KW = ('decoder_dim', 'mask_ratio', 'shared_decoder', 'image_pool', 'image_norm', 'norm_pix_loss', 'init', 'decoder_grn_eps')
 
-def mpmae(size:str='atto',     # ConvNeXt V2 size: atto, femto, pico, nano, tiny, base, large, huge
-          tasks='all',         # subset name ('all', 's2', 'pixel', 'image') or list of tasks
-          impl:str='sparse',   # encoder implementation: 'sparse' (own sparse path) or 'masked' (dense reference)
-          patch_size:int=16,   # 16 for 112 px inputs, 8 for 56 px (MMEarth64)
-          **kwargs)->MPMAE:
-    """MP-MAE with a ConvNeXt V2 encoder of `size` (paper Sec. 4.1). Keywords of `MPMAE` (decoder_dim, mask_ratio,
-    shared_decoder, image_pool, image_norm, norm_pix_loss, init, decoder_grn_eps) go to it, the rest to `convnextv2` (e.g. stem,
-    drop_path_rate, grn_eps, grn_pool, drop_zero_sites, backend). Raises `ValueError` for impl='dense' (no masked forward)."""
+def mpmae(size:str='atto', tasks='all', impl:str='sparse', patch_size:int=16, **kwargs)->MPMAE:
+    """MP-MAE (paper Sec. 4.1) with a ConvNeXt V2 encoder of `size` ('atto' ... 'huge'), `impl` 'sparse' (default) or 'masked'
+    (chapter 03), `patch_size` 16 for 112 px inputs or 8 for 56 px. Keywords of `MPMAE` go to it, the rest to `convnextv2`
+    (e.g. stem, drop_path_rate, grn_eps). Raises `ValueError` for impl='dense' (no masked forward)."""
     if impl == 'dense': raise ValueError("mpmae: impl must be 'sparse' or 'masked'; the dense ConvNeXtV2 has no masked forward")
     mk = {k: kwargs.pop(k) for k in _MPMAE_KW if k in kwargs}
-    enc = convnextv2(size, impl=impl, patch_size=patch_size, **kwargs)
-    return MPMAE(enc, select_tasks(tasks), patch_size=patch_size, **mk)
+    return MPMAE(convnextv2(size, impl=impl, patch_size=patch_size, **kwargs), select_tasks(tasks), patch_size=patch_size, **mk)

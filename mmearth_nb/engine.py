@@ -768,7 +768,7 @@ def build_model(cfg:PretrainConfig, device:torch.device=torch.device('cpu'), syn
     `MultiTaskLoss(tasks, weighting, patch_size)`, with the 'encoder', 'mpmae' and 'loss' rows of `mmearth_nb.fidelity`
     for `cfg.fidelity`. `sync_free` (None: on CUDA): the loss skips its class-range checks, which read the targets
     on the host at every step (the data are checked when the dataset opens)."""
-    from mmearth_nb.decoders import mpmae
+    from mmearth_nb.training import sync_free_mpmae as mpmae
     from mmearth_nb.loss import MultiTaskLoss
     tasks = select_tasks(cfg.tasks)
     if sync_free is None: sync_free = device.type == 'cuda'

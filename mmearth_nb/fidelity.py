@@ -70,7 +70,7 @@ paper:   silent
 public:  models/fcmae.py FCMAE._init_weights (l.157-178), applied to the whole model (l.153) after the encoder's own init (models/convnextv2_sparse.py l.171-180: std .02 for its three Minkowski kinds): of its 5 trunc_normal_ calls, l.159 (MinkowskiConvolution) and l.175 (nn.Linear) pass std=0.02; l.162 (MinkowskiDepthwiseConvolution), l.165 (MinkowskiLinear) and l.169 (nn.Conv2d: the decoders' projection, depthwise convs and pixel heads) pass none, so timm's default std 1 cut at +-2 applies
 default: std .02 everywhere ('convnextv2'): the public re-init is a bug (a missing std= in 3 of the 5 calls replaces the encoder's deliberate .02 by std 1, 0.88 after truncation)
 option:  mpmae.init = 'fcmae'
-tested:  20_fidelity: the calls of the quoted lines, and the stds measured under both modes; 04_decoders and 03_encoder
+tested:  20_fidelity: the calls of the quoted lines, and the stds measured under both modes, each module group with its cut, mask token and biases; 03_encoder
 
 topic:   GRN pooling in the sparse encoder
 paper:   silent; ConvNeXt V2's GRN (Woo et al. 2023) is per sample
@@ -120,16 +120,16 @@ tested:  20_fidelity: one module for every task under --fidelity public only; 04
 topic:   decoder GRN eps
 paper:   silent
 public:  models/fcmae.py l.17 and l.119-121: the decoder blocks are the dense models/convnextv2.py Block (GRN at l.36), whose GRN divides by mean + 1e-4 (models/norm_layers.py l.43)
-default: 1e-6, the encoder's GRN eps (models/sparse_norm_layers.py l.29; one GRN module for encoder and decoders); the two differ only where the mean channel norm is near 1e-4, i.e. for near-zero activations
-option:  mpmae.decoder_grn_eps = 0.0001
-tested:  20_fidelity: eps read from the quoted norm_layers.py line, the decoder GRN against the formula under both modes; 04_decoders
+default: as the public code (the paper is silent): 1e-4 in the decoder blocks, while the encoder's GRN keeps 1e-6 (models/sparse_norm_layers.py l.29); no switch needed
+option:  mpmae.decoder_grn_eps
+tested:  20_fidelity: the decoder GRN against the quoted formula with eps 1e-4 under both modes; 04_decoders: the default against the literal of norm_layers.py l.43
 
 topic:   norm_pix_loss (Sentinel-2 target)
 paper:   Sec. 5.2: local target patch normalization, as MAE [22]
 public:  models/fcmae.py FCMAE.forward_loss (l.377-382): mean and unbiased variance over all p*p*C values of a patch, eps 1e-6
 default: MAE's per-patch normalization over p*p*C (paper = public code); no switch needed
 option:  loss.norm_pix
-tested:  05_loss: the default Sentinel-2 loss against MAE's formula written in the test; norm_pix='channel' is this project's own per-band variant
+tested:  20_fidelity: the default Sentinel-2 loss against MAE's formula written in the test, NaN set to 0 as the public code; 05_loss: hand-computed patches; norm_pix='channel' is this project's own per-band variant
 
 topic:   no-data in pixel-level continuous targets
 paper:   silent (Sec. 5.2: missing *input* pixels become 0)

@@ -11,7 +11,6 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 from .modalities import TASKS, IGNORE_INDEX, select_tasks
 from .masking import upsample_mask
-from .encoder import on_cuda_path
 
 # %% auto #0
 __all__ = ['patch_norm_stats', 'normalize_patches', 'denormalize_patches', 'pixel_mse', 'pixel_cross_entropy', 'image_mse',
@@ -19,14 +18,11 @@ __all__ = ['patch_norm_stats', 'normalize_patches', 'denormalize_patches', 'pixe
 
 # %% ../nbs/05_loss.ipynb #70e997ef
 def _check_pixel(pred, target, mask, patch_size, name):
-    if pred.shape[0] != target.shape[0] or pred.shape[-2:] != target.shape[-2:]:
-        raise ValueError(f"{name}: prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ in batch or "
-                         f"spatial size")
+    "One `ValueError` naming the function unless pred/target agree in batch and size and `mask` is their bool token grid."
     B, H, W = target.shape[0], target.shape[-2], target.shape[-1]
+    if pred.shape[0] != B or pred.shape[-2:] != target.shape[-2:]: raise ValueError(f"{name}: prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ in batch or spatial size")
     if mask.dtype != torch.bool or mask.shape != (B, H // patch_size, W // patch_size) or H % patch_size or W % patch_size:
-        raise ValueError(f"{name}: mask must be bool (B, H/patch_size, W/patch_size) = ({B}, {H // patch_size}, "
-                         f"{W // patch_size}) for targets {tuple(target.shape)} and patch_size {patch_size}; "
-                         f"got {mask.dtype} {tuple(mask.shape)}")
+        raise ValueError(f"{name}: mask must be bool (B, H/patch_size, W/patch_size) = ({B}, {H // patch_size}, {W // patch_size}) for targets {tuple(target.shape)} and patch_size {patch_size}; got {mask.dtype} {tuple(mask.shape)}")
 
 # %% ../nbs/05_loss.ipynb #9abc0d7f
 def _to_patches(x, p):
@@ -40,55 +36,42 @@ def _from_patches(x, p):
     return x.reshape(B, C, h, w, p, p).permute(0, 1, 2, 4, 3, 5).reshape(B, C, h * p, w * p)
 
 # %% ../nbs/05_loss.ipynb #b39c9585
-def patch_norm_stats(target:torch.Tensor, # (B, C, H, W) float, NaN = no-data
-                     patch_size:int,       # patch side in pixels; H and W must be multiples of it
-                     mode:str='patch',     # 'patch': per patch over all p*p*C values (MAE, default); 'channel': per patch and channel
-                     eps:float=1e-6,       # added to the variance
-                    )->tuple[torch.Tensor, torch.Tensor]:
-    """Per-patch mean and standard deviation `sqrt(var + eps)` of `target` (unbiased variance, NaN excluded),
-    broadcast back to pixels: two float32 tensors (B, C, H, W). A patch (or patch-channel) with no valid pixel
-    gets mean 0 and std `sqrt(eps)`; one with a single valid pixel gets variance 0. Used by `norm_pix_loss` (MAE)."""
+def patch_norm_stats(target:torch.Tensor, patch_size:int, mode:str='patch', eps:float=1e-6)->tuple[torch.Tensor, torch.Tensor]:
+    """Per-patch mean and std `sqrt(var + eps)` of `target` (B, C, H, W) float, NaN = no-data (excluded), unbiased variance,
+    broadcast back to pixels: two float32 (B, C, H, W), units of the target. `mode`: 'patch' = over all p*p*C values (MAE,
+    public `models/fcmae.py` `forward_loss`), 'channel' = per patch and band. A patch with no valid pixel gets mean 0, std
+    sqrt(eps). Raises `ValueError` for an unknown mode or H, W not multiples of `patch_size`."""
     if mode not in ('channel', 'patch'): raise ValueError(f"patch_norm_stats: mode must be 'channel' or 'patch', got {mode!r}")
     if target.ndim != 4 or target.shape[-1] % patch_size or target.shape[-2] % patch_size:
-        raise ValueError(f"patch_norm_stats: target must be (B, C, H, W) with H, W multiples of patch_size={patch_size}, "
-                         f"got {tuple(target.shape)}")
-    t = _to_patches(target.float(), patch_size)
-    valid = ~torch.isnan(t)
-    t0 = torch.where(valid, t, 0.)
+        raise ValueError(f"patch_norm_stats: target must be (B, C, H, W) with H, W multiples of patch_size={patch_size}, got {tuple(target.shape)}")
+    t = _to_patches(target.float(), patch_size); valid = ~torch.isnan(t); t0 = torch.where(valid, t, 0.)
     dims = (-1,) if mode == 'channel' else (1, -1)
     n = valid.sum(dims, keepdim=True)
     mean = t0.sum(dims, keepdim=True) / n.clamp(min=1)
     var = torch.where(valid, t0 - mean, 0.).pow(2).sum(dims, keepdim=True) / (n - 1).clamp(min=1)
-    std = (var + eps).sqrt()
-    return _from_patches(mean.expand_as(t), patch_size), _from_patches(std.expand_as(t), patch_size)
+    return _from_patches(mean.expand_as(t), patch_size), _from_patches((var + eps).sqrt().expand_as(t), patch_size)
 
-def normalize_patches(target, patch_size, mode='patch', eps=1e-6):
-    "`target` (B, C, H, W) normalized per patch (`patch_norm_stats`); NaN stays NaN."
+# %% ../nbs/05_loss.ipynb #dc36c53c
+def normalize_patches(target:torch.Tensor, patch_size:int, mode:str='patch', eps:float=1e-6)->torch.Tensor:
+    "`target` (B, C, H, W) normalized per patch (`patch_norm_stats`), float32; NaN stays NaN (paper Sec. 5.2, MAE)."
     mean, std = patch_norm_stats(target, patch_size, mode, eps)
     return (target.float() - mean) / std
 
-def denormalize_patches(pred, target, patch_size, mode='patch', eps=1e-6):
-    "Map a prediction of per-patch normalized pixels (B, C, H, W) back to the scale of `target` (for display)."
+def denormalize_patches(pred:torch.Tensor, target:torch.Tensor, patch_size:int, mode:str='patch', eps:float=1e-6)->torch.Tensor:
+    "A prediction (B, C, H, W) of per-patch normalized pixels mapped back to the units of `target` with its patch statistics (for display)."
     mean, std = patch_norm_stats(target, patch_size, mode, eps)
     return pred.float() * std + mean
 
 # %% ../nbs/05_loss.ipynb #f6332600
-def pixel_mse(pred:torch.Tensor,    # (B, C, H, W) float prediction
-              target:torch.Tensor,  # (B, C, H, W) float, NaN = no-data
-              mask:torch.Tensor,    # (B, H/p, W/p) bool, True = masked (hidden from the encoder)
-              patch_size:int=16,    # p
-              norm_pix:str|None=None, # None, 'channel' or 'patch': per-patch target normalization (`norm_pix_loss`)
-              eps:float=1e-6,
-              nan_targets:str='ignore', # 'ignore': NaN excluded; 'zero': NaN set to 0 (the mean) and kept (public code)
-             )->tuple[torch.Tensor, torch.Tensor]:
-    """Mean squared error over the pixels of **masked** patches whose target is not NaN (paper Sec. 4.2;
-    `norm_pix_loss` as MAE). Returns `(loss, n_valid)`: a float32 scalar (exactly 0 with zero gradient when no
-    element is valid) and the int64 number of valid elements. `nan_targets='zero'` replaces NaN targets by 0 before
-    the statistics and the loss, so they count like any other value (public MMEarth-train `FCMAE.forward`).
-    Raises `ValueError` on mismatched shapes or options."""
+def pixel_mse(pred:torch.Tensor, target:torch.Tensor, mask:torch.Tensor, patch_size:int=16, norm_pix:str|None=None,
+              eps:float=1e-6, nan_targets:str='ignore')->tuple[torch.Tensor, torch.Tensor]:
+    """MSE over the pixels of **masked** patches (paper Sec. 4.2): `pred`, `target` (B, C, H, W) float (target NaN = no-data),
+    `mask` (B, H/p, W/p) bool, True = masked. `norm_pix` None, 'patch' or 'channel': per-patch normalized target
+    (`normalize_patches`). `nan_targets` 'ignore' = NaN excluded; 'zero' = set to 0 and kept (public `models/fcmae.py`
+    `FCMAE.forward`). Returns `(loss, n_valid)`: float32 scalar (0 with zero gradient if nothing is valid), int64 count.
+    Raises `ValueError` on mismatched shapes or an unknown `nan_targets`."""
     _check_pixel(pred, target, mask, patch_size, 'pixel_mse')
-    if pred.shape != target.shape:
-        raise ValueError(f"pixel_mse: prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ")
+    if pred.shape != target.shape: raise ValueError(f"pixel_mse: prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ")
     if nan_targets not in ('ignore', 'zero'): raise ValueError(f"pixel_mse: nan_targets must be 'ignore' or 'zero', got {nan_targets!r}")
     target = target.float()
     if nan_targets == 'zero': target = torch.nan_to_num(target, nan=0., posinf=0., neginf=0.)
@@ -99,146 +82,108 @@ def pixel_mse(pred:torch.Tensor,    # (B, C, H, W) float prediction
     return sq.sum() / n.clamp(min=1), n
 
 # %% ../nbs/05_loss.ipynb #e2339fc5
-def _check_classes(target, n_classes, name, check:bool|None=None):
-    "Validate class indices; `check=None`: only for CPU tensors (on CUDA the test would cost a host sync per call)."
-    if check is False or (check is None and on_cuda_path(target)): return
-    if target.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
+def _check_classes(target, n_classes, name):
+    if target.dtype.is_floating_point or target.dtype == torch.bool:
         raise TypeError(f"{name}: categorical target must be an integer class index tensor, got {target.dtype}")
     if target.numel() and (int(target.max()) >= n_classes or int(target.min()) < IGNORE_INDEX):
-        raise ValueError(f"{name}: class indices must be in 0..{n_classes - 1} or IGNORE_INDEX={IGNORE_INDEX}, "
-                         f"got range [{int(target.min())}, {int(target.max())}]")
+        raise ValueError(f"{name}: class indices must be in 0..{n_classes - 1} or IGNORE_INDEX={IGNORE_INDEX}, got range [{int(target.min())}, {int(target.max())}]")
 
-def pixel_cross_entropy(logits:torch.Tensor, # (B, K, H, W) float logits
-                        target:torch.Tensor, # (B, H, W) int64 class index 0..K-1, IGNORE_INDEX (-1) = no-data
-                        mask:torch.Tensor,   # (B, H/p, W/p) bool, True = masked
-                        patch_size:int=16,
-                        check:bool|None=None, # validate the class range; None: on CPU tensors only (a host sync on CUDA)
-                       )->tuple[torch.Tensor, torch.Tensor]:
-    """Cross entropy over the pixels of **masked** patches whose target is not `IGNORE_INDEX` (paper Sec. 4.2).
-    Returns `(loss, n_valid)`; the loss is exactly 0 (zero gradient) when no pixel is valid."""
+# %% ../nbs/05_loss.ipynb #661ca5a7
+def pixel_cross_entropy(logits:torch.Tensor, target:torch.Tensor, mask:torch.Tensor, patch_size:int=16,
+                        check:bool=True)->tuple[torch.Tensor, torch.Tensor]:
+    """Cross entropy over the pixels of **masked** patches (paper Sec. 4.2): `logits` (B, K, H, W) float, `target` (B, H, W)
+    int class index 0..K-1 or `IGNORE_INDEX` (-1, excluded), `mask` (B, H/p, W/p) bool. Returns `(loss, n_valid)`: float32
+    scalar in nats (0 with zero gradient if nothing is valid), int64 count. Raises `ValueError` on mismatched shapes or
+    (`check`) a class index out of range, `TypeError` for a non-integer target."""
     _check_pixel(logits, target, mask, patch_size, 'pixel_cross_entropy')
-    if logits.ndim != 4 or target.ndim != 3:
-        raise ValueError(f"pixel_cross_entropy: expected logits (B, K, H, W) and target (B, H, W), got "
-                         f"{tuple(logits.shape)} and {tuple(target.shape)}")
-    _check_classes(target, logits.shape[1], 'pixel_cross_entropy', check)
+    if logits.ndim != 4 or target.ndim != 3: raise ValueError(f"pixel_cross_entropy: expected logits (B, K, H, W) and target (B, H, W), got {tuple(logits.shape)} and {tuple(target.shape)}")
+    if check: _check_classes(target, logits.shape[1], 'pixel_cross_entropy')
     t = torch.where(upsample_mask(mask, patch_size), target.long(), IGNORE_INDEX)
     ce = F.cross_entropy(logits.float(), t, ignore_index=IGNORE_INDEX, reduction='none')
     n = (t != IGNORE_INDEX).sum()
     return ce.sum() / n.clamp(min=1), n
 
 # %% ../nbs/05_loss.ipynb #b0c1cc57
-def image_mse(pred:torch.Tensor,   # (B, C) float
-              target:torch.Tensor, # (B, C) float, NaN = no-data
-             )->tuple[torch.Tensor, torch.Tensor]:
-    "MSE over the non-NaN entries of an image-level target (paper Sec. 4.2). Returns `(loss, n_valid)`; 0 if none valid."
-    if pred.shape != target.shape or pred.ndim != 2:
-        raise ValueError(f"image_mse: expected prediction and target (B, C), got {tuple(pred.shape)} and {tuple(target.shape)}")
-    target = target.float()
-    valid = ~torch.isnan(target)
+def image_mse(pred:torch.Tensor, target:torch.Tensor)->tuple[torch.Tensor, torch.Tensor]:
+    """MSE over the non-NaN entries of an image-level target (paper Sec. 4.2; public `models/fcmae.py` `forward_loss`):
+    `pred`, `target` (B, C) float. Returns `(loss, n_valid)`, loss 0 if none is valid. Raises `ValueError` on other shapes."""
+    if pred.shape != target.shape or pred.ndim != 2: raise ValueError(f"image_mse: expected prediction and target (B, C), got {tuple(pred.shape)} and {tuple(target.shape)}")
+    target = target.float(); valid = ~torch.isnan(target)
     sq = torch.where(valid, pred.float() - torch.nan_to_num(target, nan=0.), 0.).pow(2)
     n = valid.sum()
     return sq.sum() / n.clamp(min=1), n
 
-def image_cross_entropy(logits:torch.Tensor, # (B, K) float logits
-                        target:torch.Tensor, # (B,) int64 class index, -1 = no-data
-                        check:bool|None=None, # validate the class range; None: on CPU tensors only
-                       )->tuple[torch.Tensor, torch.Tensor]:
-    "Cross entropy on image-level class indices, ignoring -1 (paper Sec. 4.2). Returns `(loss, n_valid)`; 0 if none valid."
-    if logits.ndim != 2 or target.shape != logits.shape[:1]:
-        raise ValueError(f"image_cross_entropy: expected logits (B, K) and target (B,), got {tuple(logits.shape)} "
-                         f"and {tuple(target.shape)}")
-    _check_classes(target, logits.shape[1], 'image_cross_entropy', check)
+# %% ../nbs/05_loss.ipynb #e25fb163
+def image_cross_entropy(logits:torch.Tensor, target:torch.Tensor, check:bool=True)->tuple[torch.Tensor, torch.Tensor]:
+    """Cross entropy on image-level class indices (paper Sec. 4.2): `logits` (B, K) float, `target` (B,) int, -1 = no-data
+    (excluded). Returns `(loss, n_valid)`, loss in nats, 0 if none is valid. Raises `ValueError` on other shapes or
+    (`check`) a class index out of range, `TypeError` for a non-integer target."""
+    if logits.ndim != 2 or target.shape != logits.shape[:1]: raise ValueError(f"image_cross_entropy: expected logits (B, K) and target (B,), got {tuple(logits.shape)} and {tuple(target.shape)}")
+    if check: _check_classes(target, logits.shape[1], 'image_cross_entropy')
     t = target.long()
     ce = F.cross_entropy(logits.float(), t, ignore_index=IGNORE_INDEX, reduction='none')
     n = (t != IGNORE_INDEX).sum()
     return ce.sum() / n.clamp(min=1), n
 
 # %% ../nbs/05_loss.ipynb #3383e10d
-def task_loss(task:str,              # a key of TASKS
-              pred:torch.Tensor,     # the decoder output for this task (see MPMAE)
-              target:torch.Tensor,   # the dataset target for this task (see MMEarthDataset)
-              mask:torch.Tensor,     # (B, 7, 7) bool, True = masked
-              patch_size:int=16,
-              norm_pix:str|None=None, # per-patch target normalization for pixel continuous tasks (None = off)
-              check:bool|None=None,  # class-range checks: True, False, None = on CPU tensors only
-              nan_targets:str='ignore', # pixel continuous targets: 'ignore' NaN or set it to 'zero' (public code)
-             )->tuple[torch.Tensor, torch.Tensor]:
-    "Loss of one pretext task on masked patches only (paper Sec. 4.2): `(loss, n_valid)`."
+def task_loss(task:str, pred:torch.Tensor, target:torch.Tensor, mask:torch.Tensor, patch_size:int=16,
+              norm_pix:str|None=None, check:bool=True, nan_targets:str='ignore')->tuple[torch.Tensor, torch.Tensor]:
+    """Loss of one pretext task on masked patches only (paper Sec. 4.2): `pred` as `MPMAE` (chapter 04), `target` as
+    `MMEarthDataset` (chapter 01), `mask` (B, h, w) bool. Dispatches to `pixel_mse`, `pixel_cross_entropy`, `image_mse` or
+    `image_cross_entropy`; returns their `(loss, n_valid)`. Raises `KeyError` for an unknown task, and their errors prefixed with the task."""
     if task not in TASKS: raise KeyError(f"task_loss: unknown task {task!r}; expected one of {list(TASKS)}")
     t = TASKS[task]
     try:
         if t.is_pixel and t.is_categorical: return pixel_cross_entropy(pred, target, mask, patch_size, check)
         if t.is_pixel: return pixel_mse(pred, target, mask, patch_size, norm_pix, nan_targets=nan_targets)
-        if t.is_categorical: return image_cross_entropy(pred, target, check)
-        return image_mse(pred, target)
+        return image_cross_entropy(pred, target, check) if t.is_categorical else image_mse(pred, target)
     except (ValueError, TypeError) as e: raise type(e)(f"task {task!r}: {e}") from None
 
 # %% ../nbs/05_loss.ipynb #5d0f3aa5
 class MultiTaskLoss(nn.Module):
-    """Multi-pretext loss of MP-MAE (paper Sec. 4.2, eq. 1) over `tasks`.
-
-    `forward(preds, targets, mask) -> (total, per_task)`: `preds`/`targets` are dicts task -> tensor (layouts of
-    `MPMAE` and `MMEarthDataset`), `mask` (B, H/p, W/p) bool with True = masked. `total` is a float32 scalar,
-    `per_task[t]` the unweighted task loss $\\mathcal{L}_t$ (float32 scalar, 0 if no valid target).
-    - `weighting='uncertainty'`: total = sum_t exp(-s_t) L_t + s_t/2 (eq. 1 with s_t = log sigma_t^2, learnable
-      `log_vars` (T,)); `uncertainty='public_code'` uses exp(-s_t) L_t + s_t instead.
-    - `weighting='equal'`: total = sum_t L_t (sigma_t = 1).
-    - `norm_pix_loss`: per-patch target normalization for tasks flagged in `TASKS` (Sentinel-2), statistics per
-      `norm_pix`: 'patch' = MAE's, over all p*p*C values of a patch (paper Sec. 5.2, default) or 'channel' (this
-      project's earlier variant: per patch and band).
-    - `nan_targets`: NaN in pixel-level continuous targets 'zero' = set to 0 (the mean) and kept in the loss (public
-      code; the paper is silent; default) or 'ignore' = excluded. Image-level NaN and categorical no-data are excluded, except:
-    - `onehot_nodata`: image-level one-hot targets (biome, eco_region) with no class (all zero or all no-data, target -1):
-      'ignore' (default) or 'class0' = trained as class 0, as the public code (argmax of such a vector, MMEarth-train
-      models/fcmae.py l.285-288 after mmearth_dataset.py l.110-114, 137-140).
-    - `check`: class-range checks of categorical targets: True, False, or None = on for CPU tensors and off for
-      CUDA tensors (a check reads the target's range on the host: one synchronisation each).
-    A task with no valid (non-no-data, masked) target element contributes exactly 0 to `total` and its gradients.
-    Raises `KeyError` if a task's prediction or target is missing, `ValueError` for bad shapes or options."""
-    def __init__(self, tasks='all', weighting:str='uncertainty', patch_size:int=16, norm_pix_loss:bool=True,
-                 norm_pix:str='patch', uncertainty:str='paper', check:bool|None=None, nan_targets:str='zero',
-                 onehot_nodata:str='ignore'):
+    """Multi-pretext loss of MP-MAE (paper Sec. 4.2, eq. 1) over `tasks`. `forward(preds, targets, mask) -> (total, per_task)`:
+    dicts task -> tensor (layouts of `MPMAE` and `MMEarthDataset`), `mask` (B, h, w) bool, True = masked; `total` float32
+    scalar, `per_task[t]` the unweighted $L_t$ (0 if no valid element; then the task adds exactly 0 to `total`).
+    `weighting` 'uncertainty': sum_t exp(-s_t) L_t + s_t/2, learnable `log_vars` s_t = log sigma_t^2 (`uncertainty='public_code'`:
+    + s_t, MMEarth-train `custom_loss.py` l.24); 'equal': sum_t L_t. `norm_pix_loss`/`norm_pix`: see `pixel_mse` (flagged
+    tasks: Sentinel-2). `nan_targets`: see `pixel_mse`, default 'zero' (public code). `onehot_nodata` 'class0': class-less
+    biome/eco_region tiles trained as class 0 (public `models/fcmae.py` l.285-288); 'ignore' (default). `check`: class-range checks.
+    Raises `KeyError` for a missing prediction or target, `ValueError` for bad shapes, classes or options."""
+    def __init__(self, tasks='all', weighting:str='uncertainty', patch_size:int=16, norm_pix_loss:bool=True, norm_pix:str='patch',
+                 uncertainty:str='paper', check:bool=True, nan_targets:str='zero', onehot_nodata:str='ignore'):
         super().__init__()
-        if weighting not in ('uncertainty', 'equal'):
-            raise ValueError(f"MultiTaskLoss: weighting must be 'uncertainty' or 'equal', got {weighting!r}")
-        if uncertainty not in ('paper', 'public_code'):
-            raise ValueError(f"MultiTaskLoss: uncertainty must be 'paper' or 'public_code', got {uncertainty!r}")
-        if norm_pix not in ('channel', 'patch'):
-            raise ValueError(f"MultiTaskLoss: norm_pix must be 'channel' or 'patch', got {norm_pix!r}")
-        if nan_targets not in ('ignore', 'zero'):
-            raise ValueError(f"MultiTaskLoss: nan_targets must be 'ignore' or 'zero', got {nan_targets!r}")
-        if onehot_nodata not in ('ignore', 'class0'):
-            raise ValueError(f"MultiTaskLoss: onehot_nodata must be 'ignore' or 'class0', got {onehot_nodata!r}")
+        for name, v, ok in (('weighting', weighting, ('uncertainty', 'equal')), ('uncertainty', uncertainty, ('paper', 'public_code')),
+                            ('norm_pix', norm_pix, ('channel', 'patch')), ('nan_targets', nan_targets, ('ignore', 'zero')),
+                            ('onehot_nodata', onehot_nodata, ('ignore', 'class0'))):
+            if v not in ok: raise ValueError(f"MultiTaskLoss: {name} must be {' or '.join(map(repr, ok))}, got {v!r}")
         self.tasks, self.nan_targets, self.onehot_nodata = select_tasks(tasks), nan_targets, onehot_nodata
         self.weighting, self.uncertainty, self.patch_size, self.check = weighting, uncertainty, patch_size, check
         self.norm_pix = {t: (norm_pix if norm_pix_loss and TASKS[t].norm_pix_loss else None) for t in self.tasks}
         if weighting == 'uncertainty': self.log_vars = nn.Parameter(torch.zeros(len(self.tasks)))
         else: self.register_buffer('log_vars', torch.zeros(len(self.tasks)))
 
-    def forward(self, preds:dict, targets:dict, mask:torch.Tensor):
-        missing = [t for t in self.tasks if t not in preds or t not in targets]
-        if missing:
-            raise KeyError(f"MultiTaskLoss: no prediction or target for tasks {missing}; predictions for "
-                           f"{sorted(preds)}, targets for {sorted(targets)}")
-        total, per_task = self.log_vars.new_zeros(()), {}
-        for i, t in enumerate(self.tasks):
-            y = targets[t]
-            if self.onehot_nodata == 'class0' and TASKS[t].is_categorical and not TASKS[t].is_pixel:
-                y = torch.where(y == IGNORE_INDEX, 0, y)
-            L, n = task_loss(t, preds[t], y, mask, self.patch_size, self.norm_pix[t], self.check, self.nan_targets)
-            per_task[t] = L
-            if self.weighting == 'equal': total = total + L
-            else:
-                s = self.log_vars[i]
-                reg = 0.5 * s if self.uncertainty == 'paper' else s
-                total = total + (torch.exp(-s) * L + reg) * (n > 0).float()
-        return total, per_task
-
+# %% ../nbs/05_loss.ipynb #b504f3a1
+@patch
+def forward(self:MultiTaskLoss, preds:dict, targets:dict, mask:torch.Tensor)->tuple[torch.Tensor, dict]:
+    "`(total, per_task)` of eq. 1 (see `MultiTaskLoss`). Raises `KeyError` naming the tasks without a prediction or target."
+    missing = [t for t in self.tasks if t not in preds or t not in targets]
+    if missing: raise KeyError(f"MultiTaskLoss: no prediction or target for tasks {missing}; predictions for {sorted(preds)}, targets for {sorted(targets)}")
+    total, per_task = self.log_vars.new_zeros(()), {}
+    for i, t in enumerate(self.tasks):
+        y = targets[t]
+        if self.onehot_nodata == 'class0' and TASKS[t].is_categorical and not TASKS[t].is_pixel: y = torch.where(y == IGNORE_INDEX, 0, y)
+        L, n = task_loss(t, preds[t], y, mask, self.patch_size, self.norm_pix[t], self.check, self.nan_targets)
+        per_task[t] = L
+        if self.weighting == 'equal': total = total + L
+        else:
+            s = self.log_vars[i]
+            total = total + (torch.exp(-s) * L + (0.5 * s if self.uncertainty == 'paper' else s)) * (n > 0).float()
+    return total, per_task
 
 # %% ../nbs/05_loss.ipynb #e566bd2a
 @patch
 def sigmas(self:MultiTaskLoss)->dict:
-    "Task -> sigma_t = exp(s_t / 2) (float)."
+    "Task -> sigma_t = exp(s_t / 2) (float), the learned task uncertainty of eq. 1."
     return {t: math.exp(0.5 * float(s)) for t, s in zip(self.tasks, self.log_vars.detach().cpu())}
 
 @patch
@@ -247,6 +192,4 @@ def log_variances(self:MultiTaskLoss)->dict:
     return {t: float(s) for t, s in zip(self.tasks, self.log_vars.detach().cpu())}
 
 @patch
-def extra_repr(self:MultiTaskLoss): return (f"tasks={self.tasks}, weighting={self.weighting!r}, uncertainty={self.uncertainty!r}, "
-                              f"nan_targets={self.nan_targets!r}")
-
+def extra_repr(self:MultiTaskLoss): return f"tasks={self.tasks}, weighting={self.weighting!r}, uncertainty={self.uncertainty!r}, nan_targets={self.nan_targets!r}"

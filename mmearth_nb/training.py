@@ -19,7 +19,8 @@ from .pretrain import warmup_cosine
 __all__ = ['WD_RULES', 'LOCK_NAME', 'FLAG', 'TEXT', 'OPTION_DOMAINS', 'no_weight_decay', 'param_groups', 'make_optimizer',
            'WarmupCosine', 'make_scheduler', 'OutputWriteError', 'writing', 'remove_stale_temp_files', 'write_atomic',
            'RunFolderInUseError', 'RunLock', 'cli_errors', 'hyphen_options', 'hyphen_cli', 'OptionError', 'Domain',
-           'count', 'real', 'one_of', 'path_to', 'check_options', 'script_name', 'parse_cli', 'count_host_syncs']
+           'count', 'real', 'one_of', 'path_to', 'check_options', 'script_name', 'parse_cli', 'count_host_syncs',
+           'SyncFreeMPMAE', 'sync_free_mpmae', 'SyncFreeLoss']
 
 # %% ../nbs/10_training.ipynb #935c9525
 WD_RULES = ('timm', 'project')
@@ -542,3 +543,50 @@ class count_host_syncs(TorchDispatchMode):
             torch.cuda.set_sync_debug_mode(self._old); self._wctx.__exit__(*exc)
             self.cuda_warnings = sum('synchroniz' in str(w.message) for w in self._w)
         return r
+
+# %% ../nbs/10_training.ipynb #837f9398
+from .modalities import select_tasks
+from .masking import random_patch_mask, n_visible as _n_visible
+from .encoder import SparseConvNeXtV2, convnextv2, on_cuda_path
+from .decoders import MPMAE, _MPMAE_KW
+from .loss import MultiTaskLoss
+
+# %% ../nbs/10_training.ipynb #e5f1dc71
+class SyncFreeMPMAE(MPMAE):
+    """Chapter 04's `MPMAE` whose `forward(image, mask=None, n_visible='auto') -> (preds, mask)` gives the sparse encoder
+    the visible patches per sample, so it finds its sites without a host sync. 'auto': known when the mask is drawn here;
+    read off a CPU mask (None where samples differ); on the CUDA path `n_visible(grid, mask_ratio)` (chapter 02), checked
+    by the encoder's asynchronous device assert. None: counted by the encoder. Same predictions as `MPMAE`."""
+    def visible_count(self, mask:torch.Tensor, grid:int)->int|None:
+        "Visible patches per sample of `mask` (B, grid, grid) bool by the 'auto' rule, or None."
+        if on_cuda_path(mask): return _n_visible(grid, self.mask_ratio)
+        cnt = (~mask).sum((1, 2))
+        return int(cnt[0]) if bool((cnt == cnt[0]).all()) else None
+    def forward(self, image, mask=None, n_visible='auto'):
+        self.check_input(image, mask)
+        grid = image.shape[-1] // self.patch_size
+        if mask is None:
+            mask = random_patch_mask(image.shape[0], grid, self.mask_ratio, device=image.device)
+            if n_visible == 'auto': n_visible = _n_visible(grid, self.mask_ratio)
+        if not isinstance(self.encoder, SparseConvNeXtV2): return self.forward_decoders(self.encoder(image, mask), mask), mask
+        if n_visible == 'auto': n_visible = self.visible_count(mask, grid)
+        return self.forward_decoders(self.encoder(image, mask, n_visible=n_visible), mask), mask
+
+def sync_free_mpmae(size:str='atto', tasks='all', impl:str='sparse', patch_size:int=16, **kwargs)->SyncFreeMPMAE:
+    "Chapter 04's `mpmae` building a `SyncFreeMPMAE` (same arguments; same weights for the same seed). Raises `ValueError` for impl='dense'."
+    if impl == 'dense': raise ValueError("sync_free_mpmae: impl must be 'sparse' or 'masked'; the dense ConvNeXtV2 has no masked forward")
+    mk = {k: kwargs.pop(k) for k in _MPMAE_KW if k in kwargs}
+    return SyncFreeMPMAE(convnextv2(size, impl=impl, patch_size=patch_size, **kwargs), select_tasks(tasks), patch_size=patch_size, **mk)
+
+# %% ../nbs/10_training.ipynb #34809e35
+class SyncFreeLoss(MultiTaskLoss):
+    """Chapter 05's `MultiTaskLoss` with `check=None` (default): class-range checks on CPU tensors, none on the CUDA path,
+    where each would read a target's min and max on the host (a bad class index then fails in `cross_entropy` as a
+    device assert). `check=True`/`False` as `MultiTaskLoss`. Same losses as `MultiTaskLoss`."""
+    def __init__(self, tasks='all', *args, check:bool|None=None, **kwargs):
+        super().__init__(tasks, *args, **kwargs); self.check = check
+    def forward(self, preds:dict, targets:dict, mask:torch.Tensor):
+        check = self.check
+        if check is None: self.check = not on_cuda_path(mask)
+        try: return super().forward(preds, targets, mask)
+        finally: self.check = check
