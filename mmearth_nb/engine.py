@@ -18,7 +18,7 @@ from tqdm import tqdm
 from .modalities import TASKS, select_tasks, geometry_for_tile_size
 from .masking import random_patch_mask
 from .fastdata import BatchNormalizer
-from .encoder import atomic_save
+from .training import atomic_save
 from .training import (make_optimizer, make_scheduler, OutputWriteError, writing, remove_stale_temp_files,
                                  RunLock, RunFolderInUseError, LOCK_NAME, cli_errors, hyphen_options, hyphen_cli)
 
@@ -703,7 +703,7 @@ def fit(self:Pretrainer)->dict:
 def export_encoder(model:nn.Module, path:str|Path, cfg:PretrainConfig, step:int|None=None)->Path:
     """Save `model.encoder` with `mmearth_nb.encoder.save_encoder` (geometry and bands in its config; `step`: the optimizer
     step the weights hold, recorded as config key 'step'). Returns `path`."""
-    from mmearth_nb.encoder import save_encoder
+    from mmearth_nb.checkpoints import save_encoder, save_pretrained
     save_encoder(model.encoder, path, size=cfg.model.removeprefix('convnextv2_'), input_size=cfg.input_size,
                  patch_size=cfg.patch_size, pretrain_tasks=list(select_tasks(cfg.tasks)), **({'step': step} if step is not None else {}))
     return Path(path)
@@ -712,7 +712,7 @@ def export_encoder_folder(model:nn.Module, folder:str|Path, cfg:PretrainConfig, 
     """Save `model.encoder` as a Hugging Face-style folder (`config.json` + `model.safetensors`, no pickle) with chapter 03's
     `save_pretrained` (replacing an earlier export of the run; `step` recorded in `config.json`); `mmearth_nb.encoder.from_pretrained`
     loads it. Returns `folder`."""
-    return Path(model.encoder.save_pretrained(folder, overwrite=True, input_size=cfg.input_size,
+    return Path(save_pretrained(model.encoder, folder, overwrite=True, input_size=cfg.input_size,
                                               pretrain_tasks=list(select_tasks(cfg.tasks)), **({'step': step} if step is not None else {})))
 
 def encoder_export_steps(out:str|Path)->dict:

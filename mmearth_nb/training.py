@@ -17,7 +17,7 @@ from .pretrain import warmup_cosine
 
 # %% auto #0
 __all__ = ['WD_RULES', 'LOCK_NAME', 'FLAG', 'TEXT', 'OPTION_DOMAINS', 'no_weight_decay', 'param_groups', 'make_optimizer',
-           'WarmupCosine', 'make_scheduler', 'OutputWriteError', 'writing', 'remove_stale_temp_files',
+           'WarmupCosine', 'make_scheduler', 'OutputWriteError', 'writing', 'atomic_save', 'remove_stale_temp_files',
            'RunFolderInUseError', 'RunLock', 'cli_errors', 'hyphen_options', 'hyphen_cli', 'OptionError', 'Domain',
            'count', 'real', 'one_of', 'path_to', 'check_options', 'script_name', 'parse_cli', 'count_host_syncs']
 
@@ -113,6 +113,23 @@ def writing(path:str|Path, what:str='file', kept:str|None=None):
         code = ose.errno if ose is not None else _diagnose(Path(path).parent)
         msg = f"cannot write {what} {path} ({errno.errorcode.get(code, code)}: {os.strerror(code)})" + (f"; {kept}" if kept else '')
         raise OutputWriteError(msg, code) from None
+
+# %% ../nbs/10_training.ipynb #8790818e
+def atomic_save(obj, path:str|Path):
+    """`torch.save(obj)` to `path` (str or Path; parent folders created) atomically: a temporary file in the same folder,
+    flush + fsync, `os.replace`. A failure (any exception, e.g. `OSError` ENOSPC) is re-raised and leaves `path` untouched
+    and no temporary file behind. Writes what MMEarth-train `main_pretrain.py` writes with `torch.save`, made crash-safe."""
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.tmp-{os.getpid()}')
+    try:
+        with open(tmp, 'wb') as f:
+            torch.save(obj, f); f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True); raise
+    try:  # make the rename itself durable
+        fd = os.open(path.parent, os.O_RDONLY); os.fsync(fd); os.close(fd)
+    except OSError: pass
 
 # %% ../nbs/10_training.ipynb #dbd852df
 _TMP_FILE = re.compile(r'^\..+\.tmp-(\d+)$')
