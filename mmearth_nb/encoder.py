@@ -15,7 +15,7 @@ from .masking import upsample_mask
 __all__ = ['CONVNEXTV2_SIZES', 'ENCODER_INITS', 'LayerNorm', 'on_cuda_path', 'GRN', 'drop_path_scale', 'DropPath', 'Block',
            'trunc_normal_init', 'ConvNeXtV2', 'count_parameters', 'MaskedConvNeXtV2', 'subm_neighbors',
            'strided_neighbors', 'gather_rows', 'gather_conv', 'gather_dwconv', 'scatter_dense', 'sparse_grn',
-           'spconv_available', 'SparseMap', 'to_sparse', 'SparseConvNeXtV2', 'convnextv2']
+           'SparseMap', 'to_sparse', 'SparseConvNeXtV2', 'convnextv2']
 
 # %% ../nbs/03_encoder.ipynb #d4cebdf1
 CONVNEXTV2_SIZES = {
@@ -408,38 +408,7 @@ def sparse_grn(x:torch.Tensor,         # (N, C) active features
 
 
 # %% ../nbs/03_encoder.ipynb #0e01a42c
-def _spconv():
-    try:
-        import spconv, spconv.pytorch as spt
-    except ImportError as e:
-        raise ImportError("backend='spconv' needs spconv (optional accelerator): pip install spconv (CPU), spconv-cu120 "
-                          "(CUDA, Python <= 3.11) or spconv-cu126; backend='auto' or 'torch' runs without it") from e
-    _quiet_fx_tracing_notice()
-    return spconv, spt
-
-def spconv_available()->bool:
-    "True if spconv can be imported (the optional accelerator of `SparseConvNeXtV2`)."
-    try: _spconv(); return True
-    except ImportError: return False
-
-def _quiet_fx_tracing_notice():
-    """spconv's `SparseConvTensor` is an fx-wrapped class, and constructing one asks torch's `is_fx_tracing`, which
-    logs a one-time deprecation notice meant for fx users. Spend that once-only notice here, silently."""
-    import logging
-    notice = getattr(getattr(torch.fx, '_symbolic_trace', None), 'is_fx_tracing_warning', None)
-    if notice is None: return
-    log = logging.getLogger('torch.fx._symbolic_trace'); level = log.level
-    log.setLevel(logging.ERROR)
-    try: notice()                                       # functools.lru_cache: logs at most once per process
-    finally: log.setLevel(level)
-
 def _ln(feats, ln:LayerNorm): return F.layer_norm(feats, (ln.num_channels,), ln.weight, ln.bias, ln.eps)
-
-@contextlib.contextmanager
-def _one_thread():
-    n = torch.get_num_threads(); torch.set_num_threads(1)
-    try: yield
-    finally: torch.set_num_threads(n)
 
 class SparseMap:
     """The project's sparse feature map (in place of spconv's `SparseConvTensor`, same attribute names): `features`
@@ -480,61 +449,17 @@ class SparseConvNeXtV2(ConvNeXtV2):
     if every sample has the same known number (as `random_patch_mask` draws them): the sites are then found without
     a host sync (checked on CPU with a `ValueError`, on CUDA by an asynchronous device assert); None counts them.
     `forward_features(...)`: four dense stage maps; `forward_sparse(...)`: the four stage outputs as `SparseMap`s.
-    `backend`: 'auto' (spconv's kernels for the k3 initial conv on CUDA where spconv is installed, else the
-    project's gather-GEMM), 'torch' (gather-GEMM everywhere), or 'spconv' (CPU: forward only). Kernel = stride
-    convolutions (stems, downsampling) always use the project's gather (spconv's 1x1 stride-1 shortcut
-    multiplies by the wrong weight layout)."""
-    def __init__(self, *args, backend:str='auto', **kwargs):
-        super().__init__(*args, **kwargs)
-        if backend not in ('auto', 'torch', 'spconv'): raise ValueError(f"backend must be 'auto', 'torch' or 'spconv', got {backend!r}")
-        self.backend, self._shells = backend, {}
-
-    def _use_spconv(self, device)->bool:
-        if self.backend == 'auto': return device.type == 'cuda' and spconv_available()
-        return self.backend == 'spconv'
-
+    Public code: MMEarth-train `models/convnextv2_sparse.py` (MinkowskiEngine); here plain torch gather-GEMM."""
     def _subm_conv(self, st:SparseMap, conv:nn.Conv2d)->SparseMap:
         "Submanifold conv (k odd, stride 1): outputs at the input sites."
-        if self._use_spconv(st.features.device): return self._spconv_conv(st, conv, subm=True)
         nbr = subm_neighbors(st.indices, st.batch_size, st.spatial_shape, conv.kernel_size[0])
         return st.replace_feature(gather_conv(st.features, nbr, conv.weight, conv.bias))
 
     def _strided_conv(self, st:SparseMap, conv:nn.Conv2d, depthwise:bool=False)->SparseMap:
-        "Kernel = stride conv (stems, downsampling), always the project's gather (any device, any backend)."
+        "Kernel = stride conv (stems, downsampling), always the project's gather (any device)."
         nbr, idx, shape = strided_neighbors(st.indices, st.batch_size, st.spatial_shape, conv.stride[0], aligned=st.aligned)
         f = (gather_dwconv if depthwise else gather_conv)(st.features, nbr, conv.weight, conv.bias)
         return SparseMap(f, idx, shape, st.batch_size, sorted=st.sorted if st.aligned else True, aligned=st.aligned)
-
-
-# %% ../nbs/03_encoder.ipynb #cbdc4899
-def _spconv_conv(self, st:SparseMap, conv:nn.Conv2d, subm:bool)->SparseMap:
-    "`conv` through spconv's `SubMConv2d` (subm) or `SparseConv2d`; result as a `SparseMap` (row order unknown)."
-    spconv, spt = _spconv()
-    cpu = st.features.device.type != 'cuda'
-    k, s, p = conv.kernel_size[0], conv.stride[0], conv.padding[0]
-    key = (subm, conv.in_channels, conv.out_channels, k, s, p, cpu)
-    if key not in self._shells:  # a weightless spconv module: its geometry, our weight
-        shell = (spt.SubMConv2d if subm else spt.SparseConv2d)(conv.in_channels, conv.out_channels, k, s, padding=p, bias=False,
-                                                               algo=spconv.ConvAlgo.Native if cpu else None)
-        shell.register_parameter('weight', None)
-        self._shells[key] = shell
-    shell = self._shells[key]
-    w = conv.weight.permute(0, 2, 3, 1).contiguous().float()   # torch (O, I, kh, kw) -> spconv KRSC (O, kh, kw, I)
-    sp = spt.SparseConvTensor(st.features.float(), st.indices.int().contiguous(), list(st.spatial_shape), st.batch_size)
-    if cpu:
-        if torch.is_grad_enabled() and (w.requires_grad or st.features.requires_grad):
-            raise RuntimeError("spconv's CPU backward is broken (it calls torch.cuda.current_stream, traveller59/spconv#366): "
-                               "use backend='auto' or 'torch' on CPU, or run under torch.no_grad()")
-        with _one_thread(): out = shell._conv_forward(False, sp, w, None)  # CPU kernels: no bias support, racy with >1 thread
-        f = out.features if conv.bias is None else out.features + conv.bias.float()
-    else:
-        with torch.autocast('cuda', enabled=False):  # spconv kernels in fp32 (robust under bf16 autocast)
-            # spconv's "training" flag selects its autograd kernels; its inference kernels are not differentiable
-            out = shell._conv_forward(torch.is_grad_enabled(), sp, w, None if conv.bias is None else conv.bias.float())
-        f = out.features
-    return SparseMap(f, out.indices, tuple(out.spatial_shape), st.batch_size, sorted=None, aligned=st.aligned)
-
-SparseConvNeXtV2._spconv_conv = _spconv_conv
 
 
 # %% ../nbs/03_encoder.ipynb #d068acb5
@@ -600,7 +525,7 @@ _IMPLS = {'dense': ConvNeXtV2, 'masked': MaskedConvNeXtV2, 'sparse': SparseConvN
 
 def convnextv2(size:str='atto',     # a key of CONVNEXTV2_SIZES
                impl:str='dense',    # 'dense' (ConvNeXtV2), 'masked' (MaskedConvNeXtV2) or 'sparse' (SparseConvNeXtV2)
-               **kwargs             # ConvNeXtV2 arguments: in_chans, patch_size, stem, drop_path_rate, ... (backend for sparse)
+               **kwargs             # ConvNeXtV2 arguments: in_chans, patch_size, stem, drop_path_rate, ...
               )->ConvNeXtV2:
     "ConvNeXt V2 encoder of a named size. Raises `ValueError` naming the valid sizes / implementations."
     if size not in CONVNEXTV2_SIZES: raise ValueError(f"unknown ConvNeXt V2 size {size!r}; expected one of {list(CONVNEXTV2_SIZES)}")
