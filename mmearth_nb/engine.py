@@ -701,17 +701,18 @@ def fit(self:Pretrainer)->dict:
 
 # %% ../nbs/13_engine.ipynb #54009206
 def export_encoder(model:nn.Module, path:str|Path, cfg:PretrainConfig, step:int|None=None)->Path:
-    """Save `model.encoder` with `mmearth_nb.encoder.save_encoder` (geometry and bands in its config; `step`: the optimizer
+    """Save `model.encoder` with `mmearth_nb.checkpoints.save_encoder` (geometry and bands in its config; `step`: the optimizer
     step the weights hold, recorded as config key 'step'). Returns `path`."""
-    from mmearth_nb.checkpoints import save_encoder, save_pretrained
+    from mmearth_nb.checkpoints import save_encoder
     save_encoder(model.encoder, path, size=cfg.model.removeprefix('convnextv2_'), input_size=cfg.input_size,
                  patch_size=cfg.patch_size, pretrain_tasks=list(select_tasks(cfg.tasks)), **({'step': step} if step is not None else {}))
     return Path(path)
 
 def export_encoder_folder(model:nn.Module, folder:str|Path, cfg:PretrainConfig, step:int|None=None)->Path:
-    """Save `model.encoder` as a Hugging Face-style folder (`config.json` + `model.safetensors`, no pickle) with chapter 03's
-    `save_pretrained` (replacing an earlier export of the run; `step` recorded in `config.json`); `mmearth_nb.encoder.from_pretrained`
+    """Save `model.encoder` as a Hugging Face-style folder (`config.json` + `model.safetensors`, no pickle) with chapter 15's
+    `save_pretrained` (replacing an earlier export of the run; `step` recorded in `config.json`); `mmearth_nb.checkpoints.from_pretrained`
     loads it. Returns `folder`."""
+    from mmearth_nb.checkpoints import save_pretrained
     return Path(save_pretrained(model.encoder, folder, overwrite=True, input_size=cfg.input_size,
                                               pretrain_tasks=list(select_tasks(cfg.tasks)), **({'step': step} if step is not None else {})))
 
