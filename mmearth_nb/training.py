@@ -415,7 +415,7 @@ _EVAL = dict(
     checkpoint=path_to('exists', pattern=r'random(:\d+)?', pattern_doc="'random' or 'random:<seed>'"), model=one_of(_MODELS),
     tasks=Domain(many=True, whole=('all',), pattern=r'[\w.-]+', pattern_doc='a task folder name'),
     modes=one_of(('lp', 'ft', 'knn', 'logreg'), many=True, pattern=r'knn[1-9]\d*', pattern_doc='knn<k> (k >= 1)'),
-    partitions=one_of('mmearth_nb.probe:PARTITIONS', many=True), fidelity=one_of(('paper', 'public')),
+    partitions=one_of('mmearth_nb.geobench_data:PARTITIONS', many=True), fidelity=one_of(('paper', 'public')),
     epochs=count(), frozen_epochs=count(0), batch_size=count(), effective_batch=count(), lr=_LR, blr=_LR,
     weight_decay=real(0), layer_decay=real(0, 1, lo_open=True), layer_ids=one_of(('ours', 'public')), drop_path=_UNIT,
     warmup_epochs=count(0), label_smoothing=_UNIT, min_lr=real(0), select=one_of(('last', 'best_val')), lp_train_norm=FLAG,
