@@ -106,7 +106,7 @@ def encoder_from_checkpoint(obj:dict,               # a loaded `save_encoder` di
                             size:str|None=None,     # optional: the ConvNeXt V2 size expected (error if `obj` holds another)
                             source:str='checkpoint',# name of the file, for messages
                             map_location=None,      # device to move the encoder to (None: where the tensors are)
-                            **kwargs                # further constructor arguments (e.g. drop_path_rate, backend)
+                            **kwargs                # further constructor arguments (e.g. drop_path_rate)
                            )->tuple:                # (encoder, config)
     """The encoder of a loaded `save_encoder` dict (`{'format': ENCODER_FORMAT, 'state_dict', 'config'}`) or of the
     `encoder.` part of a pretraining checkpoint (`{'model', 'config'}`), rebuilt as `impl`. Reads no file (see
@@ -193,7 +193,7 @@ def from_pretrained(folder_or_repo_id:str|Path, # a `save_pretrained` folder, or
                     impl:str='dense',           # 'dense', 'masked' or 'sparse'
                     map_location='cpu',
                     revision:str|None=None,     # for a repo id
-                    **kwargs                    # further constructor arguments (e.g. drop_path_rate, backend)
+                    **kwargs                    # further constructor arguments (e.g. drop_path_rate)
                    )->ConvNeXtV2:
     """Load an encoder saved by `save_pretrained`; its config is `encoder.pretrained_config`. Raises `FileNotFoundError`
     (folder or file missing), or `ValueError` naming the file for another format or tensors of other shapes."""
@@ -880,7 +880,7 @@ def load_pretrained_encoder(path:str|Path,     # encoder.pth, checkpoint-*.pth o
                             strict:bool=True,   # released files: error on any missing / unexpected / mis-shaped tensor
                             trusted:bool=False, # released files: allow full unpickling (trusted files only)
                             bands:tuple|None=None, # expected input bands (`BandOrderError` if the encoder reads others)
-                            **kwargs            # encoder constructor arguments, e.g. drop_path_rate, backend
+                            **kwargs            # encoder constructor arguments, e.g. drop_path_rate
                            )->tuple:
     """Load a pretrained encoder from any supported file or folder (see above). Returns `(encoder, config)`, `config` in the
     `save_encoder` format (`bands` = the encoder's input order, `S2_BANDS` for converted files). Raises `FileNotFoundError`

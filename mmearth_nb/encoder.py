@@ -7,6 +7,7 @@ from __future__ import annotations
 import os, math, contextlib
 from pathlib import Path
 from fastcore.basics import patch
+from torch.utils._python_dispatch import _get_current_dispatch_mode
 import torch, torch.nn as nn, torch.nn.functional as F
 from .modalities import S2_BANDS
 from .masking import upsample_mask
@@ -45,13 +46,10 @@ class LayerNorm(nn.Module):
     def extra_repr(self): return f'{self.num_channels}, eps={self.eps}, data_format={self.data_format}'
 
 # %% ../nbs/03_encoder.ipynb #df39a59a
-_HOT_PATH = {'as_cuda': False}
-
 def on_cuda_path(t:torch.Tensor)->bool:
-    """True if `t` is on a CUDA device, or inside `mmearth_nb.training.count_host_syncs(as_cuda=True)`: the hot path then takes its
-    sync-free CUDA branches (no class-range checks, no sortedness test) on CPU tensors too, so a CPU test counts
-    what a CUDA step would do."""
-    return t.device.type == 'cuda' or _HOT_PATH['as_cuda']
+    """True if `t` is on a CUDA device, or if the active torch dispatch mode has `as_cuda` set (a host-sync counter
+    may set it): the code then takes its sync-free CUDA branches on CPU tensors too. Nothing outside sets a flag here."""
+    return t.device.type == 'cuda' or bool(getattr(_get_current_dispatch_mode(), 'as_cuda', False))
 
 def _per_sample_sum(v, batch_idx, batch_size:int, sorted_rows:bool):
     "Per-sample, per-channel sum -> (B, C): dense v (B, H, W, C) (`batch_idx` None) or rows (N, C) of samples `batch_idx`."

@@ -12,7 +12,6 @@ import numpy as np
 import torch, torch.nn as nn
 from fastcore.basics import patch
 from fastcore.script import call_parse
-from .encoder import _HOT_PATH
 from .pretrain import warmup_cosine
 
 # %% auto #0
@@ -500,7 +499,7 @@ class count_host_syncs(TorchDispatchMode):
     cost on CUDA (not `tolist()`/`numpy()` of CPU tensors, which bypass dispatch). Forward and backward are seen.
 
     `with count_host_syncs() as c: step()` -> `c.n` (int), `c.ops` (list of aten op names, in order).
-    `as_cuda=True` makes the project's code take its CUDA branches on CPU tensors (`on_cuda_path`), so the count is the
+    `as_cuda=True` makes the project's code take its CUDA branches on CPU tensors (`on_cuda_path` reads the active mode's `as_cuda`), so the count is the
     CUDA step's.
     `cuda_debug=True` on a CUDA machine also sets `torch.cuda.set_sync_debug_mode('warn')` and stores the number of
     CUDA sync warnings in `c.cuda_warnings`."""
@@ -519,11 +518,9 @@ class count_host_syncs(TorchDispatchMode):
             import warnings
             self._old = torch.cuda.get_sync_debug_mode(); torch.cuda.set_sync_debug_mode('warn')
             self._wctx = warnings.catch_warnings(record=True); self._w = self._wctx.__enter__(); warnings.simplefilter('always')
-        self._old_as_cuda, _HOT_PATH['as_cuda'] = _HOT_PATH['as_cuda'], self.as_cuda
         return super().__enter__()
     def __exit__(self, *exc):
         r = super().__exit__(*exc)
-        _HOT_PATH['as_cuda'] = self._old_as_cuda
         if self._cuda_debug:
             torch.cuda.set_sync_debug_mode(self._old); self._wctx.__exit__(*exc)
             self.cuda_warnings = sum('synchroniz' in str(w.message) for w in self._w)
