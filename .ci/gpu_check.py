@@ -73,7 +73,7 @@ def main():
             for prec in ('fp32', 'bf16'):
                 if cuda: torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
                 torch.manual_seed(0)
-                sp = convnextv2('atto', impl='sparse', patch_size=16, backend='torch').to(dev)
+                sp = convnextv2('atto', impl='sparse', patch_size=16).to(dev)
                 ma = convnextv2('atto', impl='masked', patch_size=16).to(dev)
                 ma.load_state_dict(sp.state_dict())
                 x = torch.randn(B, 12, 112, 112, device=dev)
@@ -180,7 +180,7 @@ def main():
                                       warmup=1 if a.small else 3, device=str(dev), amp=cuda)
             # FLOPs of one step (forward + backward), counted by torch
             torch.manual_seed(0)
-            model = mpmae('atto', tasks='all', impl='sparse', patch_size=16, backend='torch').to(dev)
+            model = mpmae('atto', tasks='all', impl='sparse', patch_size=16).to(dev)
             crit = MultiTaskLoss(model.tasks, patch_size=16).to(dev)
             ds = FastMMEarthDataset(sample, split=None, tasks='all')
             batch = next(iter(make_loader(ds, min(bs, len(ds)), num_workers=0)))

@@ -278,18 +278,19 @@ def time_encoder_step(impl:str='sparse',    # 'sparse' | 'masked' | 'dense' (see
                       threads:int|None=1,    # torch CPU threads (None: leave as is)
                       profile:bool=False,    # also return the top ops of one profiled step
                       seed:int=0,
-                      backend:str='auto'     # sparse encoder only: 'auto' | 'torch' | 'spconv' (`SparseConvNeXtV2`)
+                      backend:str='auto'     # sparse encoder only: 'auto' | 'torch' | 'spconv' (`FastSparseConvNeXtV2`)
                      )->dict:
     """Median forward+backward time (s) of one encoder step and its peak memory (MB; CUDA: max_memory_allocated,
     CPU: `step_peak_memory`; both above what existed before the step). Returns `{'impl', 'size',
     'batch_size', 'input_size', 'mask_ratio', 'device', 'amp', 'threads', 'step_s', 'steps_s', 'peak_mb',
     'memory_method', 'backend'[, 'profile']}`."""
     from mmearth_nb.encoder import convnextv2
+    from mmearth_nb.fastencoder import fast_convnextv2
     from mmearth_nb.masking import random_patch_mask
     dev = torch.device(device); amp = dev.type == 'cuda' if amp is None else amp
     if threads and dev.type == 'cpu': torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    model = convnextv2(size, impl=impl, patch_size=patch_size, **({'backend': backend} if impl == 'sparse' else {})).to(dev).train()
+    model = (fast_convnextv2(size, backend, patch_size=patch_size) if impl == 'sparse' else convnextv2(size, impl=impl, patch_size=patch_size)).to(dev).train()
     x = torch.randn(batch_size, model.in_chans, input_size, input_size, device=dev)
     mask = random_patch_mask(batch_size, input_size // patch_size, mask_ratio,
                              generator=torch.Generator().manual_seed(seed)).to(dev)
@@ -345,7 +346,7 @@ def encoder_benchmark(size:str='atto', batch_size:int=32, input_size:int=112, pa
                       profile:bool=True, fresh:bool|None=None, backend:str='auto')->dict:
     """Step time and peak memory of `sparse`, `masked` and `dense` (each in a fresh process on CPU when `fresh`
     is None), ratios to `masked`, and the analytical FLOP ratio for a mask of `mask_ratio` (`encoder_flops`).
-    `backend`: the sparse encoder's backend ('auto', 'torch', 'spconv'; see `SparseConvNeXtV2`)."""
+    `backend`: the sparse encoder's backend ('auto', 'torch', 'spconv'; see `FastSparseConvNeXtV2`, chapter 24)."""
     from mmearth_nb.encoder import CONVNEXTV2_SIZES
     from mmearth_nb.masking import random_patch_mask
     fresh = (torch.device(device).type == 'cpu') if fresh is None else fresh
@@ -376,14 +377,16 @@ def time_pretrain_step(folder,               # MMEarth dataset folder for the ba
     from mmearth_nb.training import SyncFreeLoss as MultiTaskLoss
     dev = torch.device(device); amp = dev.type == 'cuda' if amp is None else amp
     if threads and dev.type == 'cpu': torch.set_num_threads(threads)
+    from mmearth_nb.fastencoder import fast_sparse
     torch.manual_seed(seed)
     ds = base = FastMMEarthDataset(folder, split=None, tasks=tasks, seed=seed)
     if len(ds) < batch_size: ds = Subset(ds, _repeat(len(ds), math.ceil(batch_size / len(ds))))
     batch = next(iter(make_loader(ds, batch_size, num_workers=0, seed=seed)))
     image = batch['image'].to(dev, non_blocking=True)
     targets = {t: v.to(dev, non_blocking=True) for t, v in batch['targets'].items()}
-    model = mpmae(size, tasks=tasks, impl=impl, patch_size=geometry_for_tile_size(base.tile_size[0])[1],
-                  **({'backend': backend} if impl == 'sparse' else {})).to(dev).train()
+    model = mpmae(size, tasks=tasks, impl=impl, patch_size=geometry_for_tile_size(base.tile_size[0])[1])
+    if impl == 'sparse': fast_sparse(model.encoder, backend)
+    model = model.to(dev).train()
     crit = MultiTaskLoss(model.tasks, patch_size=model.patch_size, norm_pix_loss=model.norm_pix_loss).to(dev)
     params = list(model.parameters()) + list(crit.parameters())
     opt = torch.optim.AdamW(params, lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05)

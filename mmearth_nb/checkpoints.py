@@ -4,28 +4,218 @@
 
 # %% ../nbs/15_checkpoints.ipynb #4f89889a
 from __future__ import annotations
-import argparse, math, os, pathlib, pickle, re, warnings, zipfile
+import argparse, json, math, os, pathlib, pickle, re, shutil, tempfile, warnings, zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 from torch import nn
 import torch.nn.functional as F
 from .modalities import S2_BANDS, S2_PUBLIC_CODE_BANDS, TASKS, band_indices
-from .encoder import (CONVNEXTV2_SIZES, ConvNeXtV2, MaskedConvNeXtV2, SparseConvNeXtV2, convnextv2,
-                                encoder_config, encoder_from_checkpoint, ENCODER_FORMAT)
+from .encoder import (CONVNEXTV2_SIZES, ConvNeXtV2, MaskedConvNeXtV2, SparseConvNeXtV2, convnextv2)
+from .training import atomic_save
 from .decoders import MPMAE, mpmae
 from .loss import MultiTaskLoss
 
 # %% auto #0
-__all__ = ['CHECKPOINT_SAFE_GLOBALS', 'ZIP_MAGIC', 'PICKLE_MAGIC', 'RELEASED_PIXEL_TASKS', 'CheckpointError',
-           'NotACheckpointError', 'IncompleteCheckpointError', 'UnsafeCheckpointError', 'CheckpointMismatchError',
-           'EncoderSizeError', 'BandOrderError', 'read_checkpoint', 'mink_kernel_size', 'mink_padding',
-           'mink_conv_to_dense', 'mink_dwconv_to_dense', 'dense_to_mink_conv', 'dense_to_mink_dwconv', 'mink_bias',
-           'released_shapes', 'ReleasedConfig', 'released_state_dict', 'is_released_checkpoint',
-           'infer_released_config', 'LoadReport', 'Conversion', 'load_converted', 'released_key_map',
-           'convert_released', 'released_encoder_config', 'load_released_encoder', 'released_mpmae_kwargs',
-           'released_loss_kwargs', 'load_mpmae_checkpoint', 'mpmae_from_release', 'load_pretrained_encoder',
-           'release_to_pretrained']
+__all__ = ['ENCODER_FORMAT', 'PRETRAINED_FORMAT', 'PRETRAINED_FILES', 'CHECKPOINT_SAFE_GLOBALS', 'ZIP_MAGIC', 'PICKLE_MAGIC',
+           'RELEASED_PIXEL_TASKS', 'size_name', 'encoder_config', 'save_encoder', 'load_weights',
+           'encoder_from_checkpoint', 'save_pretrained', 'from_pretrained', 'CheckpointError', 'NotACheckpointError',
+           'IncompleteCheckpointError', 'UnsafeCheckpointError', 'CheckpointMismatchError', 'EncoderSizeError',
+           'BandOrderError', 'read_checkpoint', 'mink_kernel_size', 'mink_padding', 'mink_conv_to_dense',
+           'mink_dwconv_to_dense', 'dense_to_mink_conv', 'dense_to_mink_dwconv', 'mink_bias', 'released_shapes',
+           'ReleasedConfig', 'released_state_dict', 'is_released_checkpoint', 'infer_released_config', 'LoadReport',
+           'Conversion', 'load_converted', 'released_key_map', 'convert_released', 'released_encoder_config',
+           'load_released_encoder', 'released_mpmae_kwargs', 'released_loss_kwargs', 'load_mpmae_checkpoint',
+           'mpmae_from_release', 'load_pretrained_encoder', 'release_to_pretrained']
+
+# %% ../nbs/15_checkpoints.ipynb #cb88c692
+ENCODER_FORMAT = 'mmearth_nb.encoder/v1'
+_ENCODER_IMPLS = {'dense': ConvNeXtV2, 'masked': MaskedConvNeXtV2, 'sparse': SparseConvNeXtV2}
+
+def size_name(depths, dims)->str|None:
+    "Name of the ConvNeXt V2 size with these depths and dims, or None."
+    for k, (d, c) in CONVNEXTV2_SIZES.items():
+        if tuple(d) == tuple(depths) and tuple(c) == tuple(dims): return k
+    return None
+
+def encoder_config(encoder:ConvNeXtV2, **extra)->dict:
+    "The config saved with an encoder: size, depths, dims, patch_size, stem, in_chans, bands, input_size (+ stem_act, grn_eps, grn_pool / drop_zero_sites if not default, extras)."
+    cfg = dict(size=getattr(encoder, 'size', None) or size_name(encoder.depths, encoder.dims),
+               depths=list(encoder.depths), dims=list(encoder.dims), patch_size=encoder.patch_size, stem=encoder.stem_type,
+               in_chans=encoder.in_chans, bands=list(S2_BANDS) if encoder.in_chans == len(S2_BANDS) else None,
+               input_size=7 * encoder.patch_size, stem_act=encoder.stem_act, grn_eps=encoder.grn_eps)
+    if getattr(encoder, 'grn_pool', 'sample') != 'sample': cfg['grn_pool'] = encoder.grn_pool            # non-default options only
+    if getattr(encoder, 'drop_zero_sites', False): cfg['drop_zero_sites'] = True
+    cfg.update(extra)
+    return cfg
+
+def save_encoder(encoder:ConvNeXtV2, path:str|Path, **config)->Path:
+    "Save `encoder` (any of the three implementations) atomically to `path`; `config` entries override/extend `encoder_config`."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    obj = {'format': ENCODER_FORMAT, 'state_dict': {k: v.detach().cpu() for k, v in encoder.state_dict().items()},
+           'config': encoder_config(encoder, **config)}
+    atomic_save(obj, path)
+    return path
+
+# %% ../nbs/15_checkpoints.ipynb #0cc9f2c8
+def load_weights(encoder:nn.Module, state_dict:dict, source:str='state dict')->nn.Module:
+    "Strict `load_state_dict` with a clear error listing missing / unexpected names and every 'name: expected vs found' shape."
+    own = encoder.state_dict()
+    missing = [k for k in own if k not in state_dict]; unexpected = [k for k in state_dict if k not in own]
+    wrong = [f"{k}: expected {tuple(own[k].shape)}, found {tuple(state_dict[k].shape)}" for k in own
+             if k in state_dict and tuple(own[k].shape) != tuple(state_dict[k].shape)]
+    if missing or unexpected or wrong:
+        msg = [f"{source} does not fit {type(encoder).__name__}(depths={getattr(encoder, 'depths', '?')}, dims={getattr(encoder, 'dims', '?')})"]
+        if wrong: msg.append(f"{len(wrong)} shape mismatches: " + '; '.join(wrong[:8]) + (' ...' if len(wrong) > 8 else ''))
+        if missing: msg.append(f"{len(missing)} missing: {missing[:8]}")
+        if unexpected: msg.append(f"{len(unexpected)} unexpected: {unexpected[:8]}")
+        raise ValueError('\n'.join(msg))
+    encoder.load_state_dict(state_dict)
+    return encoder
+
+def _arch_from_state_dict(sd:dict)->dict:
+    "depths, dims, in_chans, stem, patch_size read off the tensor shapes of an encoder state dict."
+    depths = [1 + max([int(k.split('.')[2]) for k in sd if k.startswith(f'stages.{s}.')], default=-1) for s in range(4)]
+    dims = [sd[f'stages.{s}.0.dwconv.weight'].shape[0] if f'stages.{s}.0.dwconv.weight' in sd else 0 for s in range(4)]
+    if 'initial_conv.0.weight' in sd:
+        return dict(depths=depths, dims=dims, stem='mmearth', in_chans=sd['initial_conv.0.weight'].shape[1],
+                    patch_size=8 * sd['stem.0.weight'].shape[-1])
+    if 'stem_orig.0.weight' in sd:
+        w = sd['stem_orig.0.weight']; return dict(depths=depths, dims=dims, stem='original', in_chans=w.shape[1], patch_size=8 * w.shape[-1])
+    raise ValueError("no 'initial_conv.0.weight' or 'stem_orig.0.weight': not a ConvNeXt V2 encoder state dict")
+
+_ARCH_KEYS = ('depths', 'dims', 'patch_size', 'stem', 'in_chans', 'stem_act', 'grn_eps', 'grn_pool', 'drop_zero_sites')
+
+def _arch_from_config(cfg:dict, source:str='config')->dict:
+    """Architecture arguments from a saved config (keys of `encoder_config`, or a size / 'convnextv2_<size>' model name).
+    Raises `ValueError` naming `source` and the key for a size that is not a ConvNeXt V2 size."""
+    cfg = {**cfg, **cfg['encoder']} if isinstance(cfg.get('encoder'), dict) else dict(cfg)
+    arch = {k: cfg[k] for k in _ARCH_KEYS if cfg.get(k) is not None}
+    key = 'size' if cfg.get('size') is not None else 'model' if isinstance(cfg.get('model'), str) else None
+    size = cfg['size'] if key == 'size' else cfg['model'].replace('convnextv2_', '') if key else None
+    if key and size not in CONVNEXTV2_SIZES:
+        raise ValueError(f"{source}: key {key!r} is {cfg[key]!r}, not a ConvNeXt V2 size; expected one of {list(CONVNEXTV2_SIZES)}"
+                         + (" (as 'convnextv2_<size>')" if key == 'model' else ''))
+    if 'depths' not in arch and size in CONVNEXTV2_SIZES: arch['depths'], arch['dims'] = CONVNEXTV2_SIZES[size]
+    return arch
+
+
+# %% ../nbs/15_checkpoints.ipynb #1a34c023
+def encoder_from_checkpoint(obj:dict,               # a loaded `save_encoder` dict or pretraining checkpoint
+                            impl:str='dense',       # 'dense', 'masked' or 'sparse'
+                            size:str|None=None,     # optional: the ConvNeXt V2 size expected (error if `obj` holds another)
+                            source:str='checkpoint',# name of the file, for messages
+                            map_location=None,      # device to move the encoder to (None: where the tensors are)
+                            **kwargs                # further constructor arguments (e.g. drop_path_rate)
+                           )->tuple:                # (encoder, config)
+    """The encoder of a loaded `save_encoder` dict (`{'format': ENCODER_FORMAT, 'state_dict', 'config'}`) or of the
+    `encoder.` part of a pretraining checkpoint (`{'model', 'config'}`), rebuilt as `impl`. Reads no file (see
+    `checkpoints.load_pretrained_encoder`). Returns `(encoder, config)`. Raises `ValueError` naming `source` for another
+    format, another size, or tensors whose shapes differ (name: expected vs found)."""
+    if isinstance(obj, dict) and obj.get('format') == ENCODER_FORMAT: sd, cfg = obj['state_dict'], dict(obj.get('config') or {})
+    elif isinstance(obj, dict) and isinstance(obj.get('model'), dict) and any(k.startswith('encoder.') for k in obj['model']):
+        sd = {k[len('encoder.'):]: v for k, v in obj['model'].items() if k.startswith('encoder.')}
+        cfg = dict(obj.get('config') or {}) if isinstance(obj.get('config'), dict) else {}
+    else:
+        found = f"keys {sorted(map(str, obj))[:8]}" + (f", format {obj.get('format')!r}" if 'format' in obj else '') if isinstance(obj, dict) else type(obj).__name__
+        raise ValueError(f"{source}: not an mmearth_nb encoder (expected format {ENCODER_FORMAT!r} or a pretraining checkpoint "
+                         f"with 'model' holding 'encoder.*' tensors); found {found}")
+    arch = {**_arch_from_state_dict(sd), **_arch_from_config(cfg, source)}
+    found_size = size_name(arch['depths'], arch['dims'])
+    if size is not None and size != found_size:
+        want = CONVNEXTV2_SIZES.get(size, ('?', '?'))
+        raise ValueError(f"{source}: expected ConvNeXt V2 {size!r} (depths {want[0]}, dims {want[1]}), found {found_size or 'a custom size'} "
+                         f"(depths {tuple(arch['depths'])}, dims {tuple(arch['dims'])})")
+    if impl not in _ENCODER_IMPLS: raise ValueError(f"unknown impl {impl!r}; expected one of {list(_ENCODER_IMPLS)}")
+    enc = _ENCODER_IMPLS[impl](**arch, **kwargs)
+    enc.size = found_size
+    load_weights(enc, sd, source=source)
+    if isinstance(map_location, (str, torch.device)): enc = enc.to(map_location)
+    return enc, {**encoder_config(enc), **cfg}
+
+
+# %% ../nbs/15_checkpoints.ipynb #901c2b65
+PRETRAINED_FORMAT = 'mmearth_nb.encoder/pretrained-v1'
+PRETRAINED_FILES = ('config.json', 'model.safetensors')
+
+def _fsync(path):
+    fd = os.open(path, os.O_RDONLY)
+    try: os.fsync(fd)
+    finally: os.close(fd)
+
+def save_pretrained(encoder:ConvNeXtV2, folder:str|Path, overwrite:bool=False, **config)->Path:
+    """Save `encoder` as a Hugging Face-style folder: `config.json` (`encoder_config` + `format`) and `model.safetensors`
+    (the state dict; no pickle). Written into a temporary folder beside `folder`, fsynced and renamed into place, so a
+    crash leaves no half-written folder. Raises `FileExistsError` if `folder` exists, unless `overwrite=True` (then the
+    old folder is replaced only once the new one is complete); `OSError` (its errno kept) naming `folder` when the disk is
+    full or not writable, with nothing left behind. `config` entries override/extend the config."""
+    from safetensors.torch import save as safetensors_bytes
+    folder = Path(folder)
+    if folder.exists() and not overwrite:
+        raise FileExistsError(f"{folder} already exists; choose another folder or pass overwrite=True to replace it")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{folder.name}.tmp-', dir=folder.parent))
+    try:
+        data = safetensors_bytes({k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()},
+                                 metadata={'format': 'pt', 'mmearth_nb': PRETRAINED_FORMAT})
+        with open(tmp / 'model.safetensors', 'wb') as f: f.write(data)   # Python's OSError (ENOSPC, EFBIG, ...), not a Rust one
+        (tmp / 'config.json').write_text(json.dumps({'format': PRETRAINED_FORMAT, **encoder_config(encoder, **config)}, indent=2))
+        for f in PRETRAINED_FILES: _fsync(tmp / f)
+        if folder.exists():                                   # overwrite: swap, then delete the old one
+            old = folder.with_name(f'.{folder.name}.old-{os.getpid()}')
+            os.rename(folder, old); os.rename(tmp, folder); shutil.rmtree(old)
+        else: os.rename(tmp, folder)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OSError(e.errno, f"cannot write the pretrained encoder folder {folder}: {e.strerror or e} "
+                      f"(a previous folder there, if any, is unchanged)") from e
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True); raise
+    try: _fsync(folder.parent)
+    except OSError: pass
+    return folder
+
+
+# %% ../nbs/15_checkpoints.ipynb #a9136bfd
+def _pretrained_folder(src:str|Path, revision:str|None=None)->Path:
+    "A local folder, or a Hugging Face repo id downloaded (config.json, model.safetensors) with `snapshot_download`."
+    p = Path(src)
+    if p.is_dir(): return p
+    s = str(src)
+    if p.exists() or s.startswith(('.', '/', '~')) or s.count('/') != 1:
+        raise FileNotFoundError(f"pretrained encoder folder not found: {src} (expected a folder with {PRETRAINED_FILES} "
+                                f"or a Hugging Face repo id 'owner/name')")
+    try: from huggingface_hub import snapshot_download
+    except ImportError as e: raise ImportError(f"{src!r} is not a local folder; downloading a repo id needs huggingface_hub") from e
+    return Path(snapshot_download(s, revision=revision, allow_patterns=list(PRETRAINED_FILES)))
+
+def from_pretrained(folder_or_repo_id:str|Path, # a `save_pretrained` folder, or a Hugging Face repo id holding one
+                    impl:str='dense',           # 'dense', 'masked' or 'sparse'
+                    map_location='cpu',
+                    revision:str|None=None,     # for a repo id
+                    **kwargs                    # further constructor arguments (e.g. drop_path_rate)
+                   )->ConvNeXtV2:
+    """Load an encoder saved by `save_pretrained`; its config is `encoder.pretrained_config`. Raises `FileNotFoundError`
+    (folder or file missing), or `ValueError` naming the file for another format or tensors of other shapes."""
+    from safetensors.torch import load_file
+    folder = _pretrained_folder(folder_or_repo_id, revision)
+    missing = [f for f in PRETRAINED_FILES if not (folder / f).is_file()]
+    if missing: raise FileNotFoundError(f"{folder}: missing {missing} (a save_pretrained folder holds {list(PRETRAINED_FILES)})")
+    try: cfg = json.loads((folder / 'config.json').read_text())
+    except ValueError as e: raise ValueError(f"{folder / 'config.json'}: not valid JSON ({e})") from e
+    if not isinstance(cfg, dict) or cfg.get('format') != PRETRAINED_FORMAT:
+        raise ValueError(f"{folder / 'config.json'}: format {cfg.get('format') if isinstance(cfg, dict) else None!r}, expected {PRETRAINED_FORMAT!r}")
+    try: sd = load_file(str(folder / 'model.safetensors'), device='cpu')
+    except Exception as e: raise ValueError(f"{folder / 'model.safetensors'}: not a readable safetensors file ({type(e).__name__}: {e})") from e
+    if impl not in _ENCODER_IMPLS: raise ValueError(f"unknown impl {impl!r}; expected one of {list(_ENCODER_IMPLS)}")
+    arch = {**_arch_from_state_dict(sd), **_arch_from_config(cfg, str(folder / 'config.json'))}
+    enc = _ENCODER_IMPLS[impl](**arch, **kwargs)
+    enc.size = size_name(arch['depths'], arch['dims'])
+    load_weights(enc, sd, source=str(folder / 'model.safetensors'))
+    enc.pretrained_config = {k: v for k, v in cfg.items() if k != 'format'}
+    return enc.to(map_location) if isinstance(map_location, (str, torch.device)) else enc
+
+
 
 # %% ../nbs/15_checkpoints.ipynb #1bc19cb1
 class CheckpointError(ValueError):
@@ -526,8 +716,6 @@ def convert_released(ckpt:dict,                  # released checkpoint (or its s
     return Conversion(converted, unexpected, ignored, mismatched, sources)
 
 # %% ../nbs/15_checkpoints.ipynb #9c039c17
-_ENCODER_IMPLS = {'dense': ConvNeXtV2, 'masked': MaskedConvNeXtV2, 'sparse': SparseConvNeXtV2}
-
 def _build_encoder(cfg:ReleasedConfig, impl:str='dense', **kwargs):
     "Our encoder with the geometry of a released checkpoint (stem_act=True and GRN eps 1e-6, as in sparse pretraining)."
     if impl not in _ENCODER_IMPLS: raise ValueError(f"unknown impl {impl!r}; expected one of {list(_ENCODER_IMPLS)}")
@@ -536,7 +724,7 @@ def _build_encoder(cfg:ReleasedConfig, impl:str='dense', **kwargs):
     return _ENCODER_IMPLS[impl](depths=cfg.depths, dims=cfg.dims, **kw)
 
 def released_encoder_config(cfg:ReleasedConfig, encoder:nn.Module)->dict:
-    "Encoder config (`mmearth_nb.encoder.encoder_config` / `save_encoder` format) of a converted released checkpoint."
+    "Encoder config (`encoder_config` / `save_encoder` format) of a converted released checkpoint."
     return encoder_config(encoder, bands=list(cfg.our_bands), input_size=cfg.input_size, source='MMEarth-train',
                           epoch=cfg.epoch, tasks=list(cfg.tasks), weighting=cfg.weighting)
 
@@ -650,21 +838,20 @@ def _check_size(enc, config, size, what):
                                f"(depths {tuple(config.get('depths', getattr(enc, 'depths', ())))}, dims {tuple(config.get('dims', getattr(enc, 'dims', ())))})")
 
 def _load_folder(path:Path, impl, map_location, **kwargs):
-    "A Hub-style folder (config.json + model.safetensors) through `mmearth_nb.encoder.from_pretrained`, with typed errors."
+    "A Hub-style folder (config.json + model.safetensors) through `from_pretrained`, with typed errors."
     import json
     from safetensors import safe_open
-    import mmearth_nb.encoder as E
     missing = [f for f in ('config.json', 'model.safetensors') if not (path/f).is_file()]
     if missing: raise NotACheckpointError(f"{str(path)!r} is a folder without {' + '.join(missing)} (a Hub-style encoder folder holds config.json + model.safetensors)")
     try: cfg = json.loads((path/'config.json').read_text())
     except (OSError, ValueError) as e: raise IncompleteCheckpointError(f"{str(path/'config.json')!r} is not valid JSON ({e}): not a complete encoder folder") from e
-    fmt = getattr(E, 'PRETRAINED_FORMAT', None)
+    fmt = PRETRAINED_FORMAT
     if not isinstance(cfg, dict) or (fmt and cfg.get('format') != fmt):
         raise NotACheckpointError(f"{str(path/'config.json')!r}: format {cfg.get('format') if isinstance(cfg, dict) else None!r}, expected {fmt!r}")
     try:
         with safe_open(str(path/'model.safetensors'), 'pt') as f: list(f.keys())
     except Exception as e: raise IncompleteCheckpointError(f"{str(path/'model.safetensors')!r} is not a readable safetensors file ({type(e).__name__}): not a complete encoder folder") from e
-    try: enc = E.from_pretrained(path, impl=impl, map_location=map_location, **kwargs)
+    try: enc = from_pretrained(path, impl=impl, map_location=map_location, **kwargs)
     except ValueError as e: raise CheckpointMismatchError(f"encoder folder {str(path)!r}: {e}") from e
     return enc, {**encoder_config(enc), **getattr(enc, 'pretrained_config', {})}
 
@@ -693,7 +880,7 @@ def load_pretrained_encoder(path:str|Path,     # encoder.pth, checkpoint-*.pth o
                             strict:bool=True,   # released files: error on any missing / unexpected / mis-shaped tensor
                             trusted:bool=False, # released files: allow full unpickling (trusted files only)
                             bands:tuple|None=None, # expected input bands (`BandOrderError` if the encoder reads others)
-                            **kwargs            # encoder constructor arguments, e.g. drop_path_rate, backend
+                            **kwargs            # encoder constructor arguments, e.g. drop_path_rate
                            )->tuple:
     """Load a pretrained encoder from any supported file or folder (see above). Returns `(encoder, config)`, `config` in the
     `save_encoder` format (`bands` = the encoder's input order, `S2_BANDS` for converted files). Raises `FileNotFoundError`
@@ -729,7 +916,6 @@ def release_to_pretrained(path:str|Path,        # released MMEarth-train checkpo
     """Convert a released MMEarth-train checkpoint's encoder (`load_released_encoder`, dense) into a `save_pretrained` folder
     whose config records the source, epoch, tasks, weighting and `bands` (`S2_BANDS`). Raises like `load_released_encoder`,
     and `FileExistsError` for an existing folder unless `overwrite`."""
-    from mmearth_nb.encoder import save_pretrained
     enc, config, _ = load_released_encoder(path, impl='dense', trusted=trusted, bands=bands)
     extra = {k: config[k] for k in ('bands', 'input_size', 'source', 'epoch', 'tasks', 'weighting') if k in config}
     return save_pretrained(enc, folder, overwrite=overwrite, **extra)

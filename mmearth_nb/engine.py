@@ -18,7 +18,7 @@ from tqdm import tqdm
 from .modalities import TASKS, select_tasks, geometry_for_tile_size
 from .masking import random_patch_mask
 from .fastdata import BatchNormalizer
-from .encoder import atomic_save
+from .training import atomic_save
 from .training import (make_optimizer, make_scheduler, OutputWriteError, writing, remove_stale_temp_files,
                                  RunLock, RunFolderInUseError, LOCK_NAME, cli_errors, hyphen_options, hyphen_cli)
 
@@ -706,18 +706,19 @@ def fit(self:Pretrainer)->dict:
 
 # %% ../nbs/13_engine.ipynb #54009206
 def export_encoder(model:nn.Module, path:str|Path, cfg:PretrainConfig, step:int|None=None)->Path:
-    """Save `model.encoder` with `mmearth_nb.encoder.save_encoder` (geometry and bands in its config; `step`: the optimizer
+    """Save `model.encoder` with `mmearth_nb.checkpoints.save_encoder` (geometry and bands in its config; `step`: the optimizer
     step the weights hold, recorded as config key 'step'). Returns `path`."""
-    from mmearth_nb.encoder import save_encoder
+    from mmearth_nb.checkpoints import save_encoder
     save_encoder(model.encoder, path, size=cfg.model.removeprefix('convnextv2_'), input_size=cfg.input_size,
                  patch_size=cfg.patch_size, pretrain_tasks=list(select_tasks(cfg.tasks)), **({'step': step} if step is not None else {}))
     return Path(path)
 
 def export_encoder_folder(model:nn.Module, folder:str|Path, cfg:PretrainConfig, step:int|None=None)->Path:
-    """Save `model.encoder` as a Hugging Face-style folder (`config.json` + `model.safetensors`, no pickle) with chapter 03's
-    `save_pretrained` (replacing an earlier export of the run; `step` recorded in `config.json`); `mmearth_nb.encoder.from_pretrained`
+    """Save `model.encoder` as a Hugging Face-style folder (`config.json` + `model.safetensors`, no pickle) with chapter 15's
+    `save_pretrained` (replacing an earlier export of the run; `step` recorded in `config.json`); `mmearth_nb.checkpoints.from_pretrained`
     loads it. Returns `folder`."""
-    return Path(model.encoder.save_pretrained(folder, overwrite=True, input_size=cfg.input_size,
+    from mmearth_nb.checkpoints import save_pretrained
+    return Path(save_pretrained(model.encoder, folder, overwrite=True, input_size=cfg.input_size,
                                               pretrain_tasks=list(select_tasks(cfg.tasks)), **({'step': step} if step is not None else {})))
 
 def encoder_export_steps(out:str|Path)->dict:
@@ -772,9 +773,12 @@ def build_model(cfg:PretrainConfig, device:torch.device=torch.device('cpu'), syn
     from mmearth_nb.loss import MultiTaskLoss
     tasks = select_tasks(cfg.tasks)
     if sync_free is None: sync_free = device.type == 'cuda'
-    enc_kw = {**({'backend': cfg.backend} if _impl(cfg, device) == 'sparse' else {}), **fidelity_kwargs(cfg.fidelity, 'encoder')}
+    enc_kw = fidelity_kwargs(cfg.fidelity, 'encoder')
     model = mpmae(cfg.model.removeprefix('convnextv2_'), tasks=tasks, impl=_impl(cfg, device), patch_size=cfg.patch_size,
                   **{'decoder_dim': cfg.decoder_dim, 'mask_ratio': cfg.mask_ratio, **fidelity_kwargs(cfg.fidelity, 'mpmae'), **enc_kw})
+    if _impl(cfg, device) == 'sparse':                      # chapter 24's refinement: the kernels of `cfg.backend`
+        from mmearth_nb.fastencoder import fast_sparse
+        fast_sparse(model.encoder, cfg.backend)
     loss_kw = dict(weighting=cfg.weighting, patch_size=cfg.patch_size)
     if hasattr(model, 'norm_pix_loss'): loss_kw['norm_pix_loss'] = model.norm_pix_loss
     if sync_free and _accepts(MultiTaskLoss, 'check'): loss_kw['check'] = False

@@ -9,7 +9,8 @@ from pathlib import Path
 import torch, torch.nn as nn
 from fastcore.script import call_parse
 from .modalities import S2_BANDS
-from .encoder import ConvNeXtV2, CONVNEXTV2_SIZES, encoder_config, size_name
+from .encoder import ConvNeXtV2, CONVNEXTV2_SIZES
+from .checkpoints import encoder_config, size_name
 from .checkpoints import load_pretrained_encoder
 from .training import hyphen_cli, writing
 from .evaluation import check_finite_weights

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import torch, torch.nn as nn
 from .masking import random_patch_mask
-from .encoder import convnextv2, encoder_config, load_weights
+from .encoder import convnextv2
 from .decoders import mpmae, MPMAE
 from .loss import MultiTaskLoss
 from .dataset import MMEarthDataset, sample_path
@@ -77,7 +77,7 @@ def pretrain_sample(steps:int=60,       # optimizer steps (3 per epoch with batc
     criterion = MultiTaskLoss(tasks, patch_size=net.patch_size, norm_pix_loss=net.norm_pix_loss)
     per_task = []
     losses = train_mpmae(net, criterion, loader, steps, lr=lr, seed=seed, task_losses=per_task)
-    cfg = encoder_config(net.encoder)
-    dense = convnextv2(model, 'dense', **{k: cfg[k] for k in ('patch_size', 'stem', 'in_chans', 'stem_act', 'grn_eps')})
-    load_weights(dense, net.encoder.state_dict(), source='the pretrained MP-MAE encoder')
+    e = net.encoder
+    dense = convnextv2(model, 'dense', patch_size=e.patch_size, stem=e.stem_type, in_chans=e.in_chans, stem_act=e.stem_act, grn_eps=e.grn_eps)
+    dense.load_state_dict(e.state_dict())
     return dict(model=net, encoder=dense.eval(), losses=losses, task_losses=per_task, criterion=criterion)

@@ -12,15 +12,14 @@ import numpy as np
 import torch, torch.nn as nn
 from fastcore.basics import patch
 from fastcore.script import call_parse
-from .encoder import _HOT_PATH
 from .pretrain import warmup_cosine
 
 # %% auto #0
 __all__ = ['WD_RULES', 'LOCK_NAME', 'FLAG', 'TEXT', 'OPTION_DOMAINS', 'no_weight_decay', 'param_groups', 'make_optimizer',
-           'WarmupCosine', 'make_scheduler', 'OutputWriteError', 'writing', 'remove_stale_temp_files', 'write_atomic',
-           'RunFolderInUseError', 'RunLock', 'cli_errors', 'hyphen_options', 'hyphen_cli', 'OptionError', 'Domain',
-           'count', 'real', 'one_of', 'path_to', 'check_options', 'script_name', 'parse_cli', 'count_host_syncs',
-           'SyncFreeMPMAE', 'sync_free_mpmae', 'SyncFreeLoss']
+           'WarmupCosine', 'make_scheduler', 'OutputWriteError', 'writing', 'atomic_save', 'remove_stale_temp_files',
+           'write_atomic', 'RunFolderInUseError', 'RunLock', 'cli_errors', 'hyphen_options', 'hyphen_cli',
+           'OptionError', 'Domain', 'count', 'real', 'one_of', 'path_to', 'check_options', 'script_name', 'parse_cli',
+           'count_host_syncs', 'SyncFreeMPMAE', 'sync_free_mpmae', 'SyncFreeLoss']
 
 # %% ../nbs/10_training.ipynb #935c9525
 WD_RULES = ('timm', 'project')
@@ -114,6 +113,23 @@ def writing(path:str|Path, what:str='file', kept:str|None=None):
         code = ose.errno if ose is not None else _diagnose(Path(path).parent)
         msg = f"cannot write {what} {path} ({errno.errorcode.get(code, code)}: {os.strerror(code)})" + (f"; {kept}" if kept else '')
         raise OutputWriteError(msg, code) from None
+
+# %% ../nbs/10_training.ipynb #8790818e
+def atomic_save(obj, path:str|Path):
+    """`torch.save(obj)` to `path` (str or Path; parent folders created) atomically: a temporary file in the same folder,
+    flush + fsync, `os.replace`. A failure (any exception, e.g. `OSError` ENOSPC) is re-raised and leaves `path` untouched
+    and no temporary file behind. Writes what MMEarth-train `main_pretrain.py` writes with `torch.save`, made crash-safe."""
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.tmp-{os.getpid()}')
+    try:
+        with open(tmp, 'wb') as f:
+            torch.save(obj, f); f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True); raise
+    try:  # make the rename itself durable
+        fd = os.open(path.parent, os.O_RDONLY); os.fsync(fd); os.close(fd)
+    except OSError: pass
 
 # %% ../nbs/10_training.ipynb #dbd852df
 _TMP_FILE = re.compile(r'^\..+\.tmp-(\d+)$')
@@ -515,7 +531,7 @@ class count_host_syncs(TorchDispatchMode):
     cost on CUDA (not `tolist()`/`numpy()` of CPU tensors, which bypass dispatch). Forward and backward are seen.
 
     `with count_host_syncs() as c: step()` -> `c.n` (int), `c.ops` (list of aten op names, in order).
-    `as_cuda=True` makes the project's code take its CUDA branches on CPU tensors (`on_cuda_path`), so the count is the
+    `as_cuda=True` makes the project's code take its CUDA branches on CPU tensors (`on_cuda_path` reads the active mode's `as_cuda`), so the count is the
     CUDA step's.
     `cuda_debug=True` on a CUDA machine also sets `torch.cuda.set_sync_debug_mode('warn')` and stores the number of
     CUDA sync warnings in `c.cuda_warnings`."""
@@ -534,11 +550,9 @@ class count_host_syncs(TorchDispatchMode):
             import warnings
             self._old = torch.cuda.get_sync_debug_mode(); torch.cuda.set_sync_debug_mode('warn')
             self._wctx = warnings.catch_warnings(record=True); self._w = self._wctx.__enter__(); warnings.simplefilter('always')
-        self._old_as_cuda, _HOT_PATH['as_cuda'] = _HOT_PATH['as_cuda'], self.as_cuda
         return super().__enter__()
     def __exit__(self, *exc):
         r = super().__exit__(*exc)
-        _HOT_PATH['as_cuda'] = self._old_as_cuda
         if self._cuda_debug:
             torch.cuda.set_sync_debug_mode(self._old); self._wctx.__exit__(*exc)
             self.cuda_warnings = sum('synchroniz' in str(w.message) for w in self._w)
