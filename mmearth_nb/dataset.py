@@ -21,7 +21,7 @@ from .modalities import (MODALITIES, TASKS, S2_FILE_BANDS, S2_BANDS, S2_RGB, IGN
 __all__ = ['expected_shape', 'check_layout', 'nodata_mask', 'compute_band_stats', 'write_mmearth', 'make_synthetic_arrays',
            'normalize', 'find_file', 'check_s2_band_names', 'check_tile_info_s2_bands', 'band_stats_problems',
            'check_band_stats', 'encoding_tensors', 'encode_batch', 'MMEarthDataset', 'sample_path', 's2_rgb',
-           'class_colors', 'class_legend', 'show_modality', 'plot_overview', 'explorer_widget', 'explore']
+           'class_colors', 'class_legend', 'show_modality']
 
 # %% ../nbs/01_dataset.ipynb #2e9ba223
 def expected_shape(name:str, n:int|None=None, hw:tuple|None=None)->tuple:
@@ -742,91 +742,3 @@ def show_modality(ax, raw:np.ndarray, name:str, band:int|str=0, title:str|None=N
         ax.imshow(v, cmap='gray' if name == 'sentinel2' else 'viridis', interpolation='nearest')
     if m.is_pixel: ax.set_xticks([]); ax.set_yticks([])
     ax.set_title(title if title is not None else (f"{name} {m.bands[band]}" if isinstance(band, int) and m.is_pixel else name), fontsize=9)
-
-# %% ../nbs/01_dataset.ipynb #4a2037d9
-_OVERVIEW = [('sentinel2', 'rgb', 'S2 RGB'), ('sentinel1', 'vv', 'S1 VV'), ('aster', 0, 'elevation'),
-             ('canopy_height_eth', 0, 'canopy height'), ('dynamic_world', 0, 'Dynamic World'),
-             ('esa_worldcover', 0, 'ESA WorldCover')]
-
-def plot_overview(ds:MMEarthDataset, items=None, panels=None, size:float=1.6, legend:bool=True):
-    """Figure with one row per item of `ds` (default: the first 4) and one column per (modality, band, label) panel
-    (default: S2 RGB, S1 VV, elevation, canopy height, Dynamic World, ESA WorldCover; those in the file); `legend`: the
-    class legends of the land-cover columns right of the figure. Returns the figure."""
-    items = list(range(min(4, len(ds)))) if items is None else list(items)
-    panels = [p for p in (panels or _OVERVIEW) if p[0] in ds.available]
-    import matplotlib.pyplot as plt
-    fig, axs = plt.subplots(len(items), len(panels), figsize=(size * len(panels), size * len(items)), squeeze=False)
-    for r, i in enumerate(items):
-        row = int(ds.indices[i])
-        for c, (name, band, label) in enumerate(panels):
-            show_modality(axs[r, c], ds.read_raw(i, name), name, band, title=label if r == 0 else '')
-        axs[r, 0].set_ylabel(f"row {row} {'L2A' if ds.s2_types[row] else 'L1C'}\n{ds.tile_ids[row][:12]}", fontsize=9)
-    fig.tight_layout()
-    lc = [p[0] for p in panels if p[0] in _LAND_COVER]
-    if legend and lc: class_legend(fig, lc, loc='upper left', bbox_to_anchor=(1.0, 0.98))
-    return fig
-
-# %% ../nbs/01_dataset.ipynb #0a7b0c39
-def _widget_frontend()->bool:
-    "True inside a Jupyter kernel that can display widgets (False in scripts, nbdev_test / execnb, plain IPython)."
-    try:
-        from IPython import get_ipython
-        ip = get_ipython()
-        return ip is not None and getattr(ip, 'kernel', None) is not None        # ZMQ shell of a Jupyter kernel
-    except Exception: return False
-
-def _as_dataset(data):
-    return data if isinstance(data, MMEarthDataset) else MMEarthDataset(data, split=None, tasks='s2', random_crop=False)
-
-def _ipywidgets():
-    "The `ipywidgets` module, imported on first use (the package does not need it); `ImportError` saying how to get it."
-    try: import ipywidgets
-    except ImportError as e:
-        raise ImportError("explorer_widget needs ipywidgets: pip install ipywidgets (the 'widgets' extra); without it, "
-                          "explore(..., static=True) or plot_overview show the same tiles as a figure") from e
-    return ipywidgets
-
-# %% ../nbs/01_dataset.ipynb #7fbd3329
-def explorer_widget(data, render:bool=True):
-    """ipywidgets explorer (tile slider, modality dropdown, band slider) of an `MMEarthDataset` or folder; returns the
-    widget. Raises `ImportError` with what to install when ipywidgets is missing."""
-    W = _ipywidgets()
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-    ds = _as_dataset(data)
-    names = [n for n in MODALITIES if n in ds.available]
-    tile = W.IntSlider(value=0, min=0, max=len(ds) - 1, description='tile')
-    mod = W.Dropdown(options=['sentinel2 (RGB)'] + names, value='sentinel2 (RGB)', description='modality')
-    band = W.IntSlider(value=0, min=0, max=0, description='band')
-    out = W.Output()
-    def update(*_):
-        name = mod.value.split(' ')[0]
-        nb = MODALITIES[name].n_bands if MODALITIES[name].is_pixel else 1
-        band.max = nb - 1; band.disabled = nb == 1 or mod.value.endswith('(RGB)')
-        if not render: return
-        with out:
-            out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(4, 4))
-            b = 'rgb' if mod.value.endswith('(RGB)') else band.value
-            row = int(ds.indices[tile.value])
-            show_modality(ax, ds.read_raw(tile.value, name), name, b, legend=True)
-            ax.set_xlabel(f"{ds.tile_ids[row]} ({'L2A' if ds.s2_types[row] else 'L1C'})", fontsize=9)
-            display(fig); plt.close(fig)
-    for w in (tile, mod, band): w.observe(update, names='value')
-    update()
-    return W.VBox([W.HBox([tile, mod, band]), out])
-
-def explore(data, static:bool|None=None, n_tiles:int=4):
-    """Explore an `MMEarthDataset` or dataset folder: an ipywidgets explorer in Jupyter, else (or `static=True`)
-    a static overview figure of the first `n_tiles` tiles (`plot_overview`), which is returned. In Jupyter without
-    ipywidgets it warns and shows the static overview."""
-    if static is None:
-        static = not _widget_frontend()
-        if not static:
-            try: _ipywidgets()
-            except ImportError as e: warnings.warn(f"{e}; showing the static overview"); static = True
-    if not static:
-        from IPython.display import display
-        w = explorer_widget(data); display(w); return w
-    ds = _as_dataset(data)
-    return plot_overview(ds, range(min(n_tiles, len(ds))))
