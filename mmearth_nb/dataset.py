@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_dataset.ipynb #8eaeb25d
 from __future__ import annotations
-import os, re, sys, json, math, mmap, warnings
+import os, json, math
 from pathlib import Path
 from collections.abc import Mapping
 import numpy as np
@@ -19,9 +19,9 @@ from .modalities import (MODALITIES, TASKS, S2_FILE_BANDS, S2_BANDS, S2_RGB, IGN
 
 # %% auto #0
 __all__ = ['expected_shape', 'check_layout', 'nodata_mask', 'compute_band_stats', 'write_mmearth', 'make_synthetic_arrays',
-           'normalize', 'find_file', 'check_s2_band_names', 'check_tile_info_s2_bands', 'band_stats_problems',
-           'check_band_stats', 'encoding_tensors', 'encode_batch', 'MMEarthDataset', 'sample_path', 's2_rgb',
-           'class_colors', 'class_legend', 'show_modality']
+           'normalize', 'find_file', 'check_s2_band_names', 'band_stats_problems', 'check_band_stats',
+           'encoding_tensors', 'encode_batch', 'MMEarthDataset', 'sample_path', 's2_rgb', 'class_colors',
+           'class_legend', 'show_modality']
 
 # %% ../nbs/01_dataset.ipynb #2e9ba223
 def expected_shape(name:str, n:int|None=None, hw:tuple|None=None)->tuple:
@@ -258,36 +258,6 @@ def check_s2_band_names(names, where:str='tile_info')->None:
                          f"dataset of the MMEarth layout stores {list(S2_FILE_BANDS)} (B8A before B8); reading this "
                          "file by the layout would swap bands")
 
-# %% ../nbs/01_dataset.ipynb #13bf60fe
-_S2_LIST = re.compile(rb'"sentinel2"\s*:\s*(\[[^\]\[]*\])')
-
-_CHECKED_TILE_INFO = {}   # (path, size, mtime_ns) -> number of distinct lists: a file is scanned once per process
-
-def check_tile_info_s2_bands(path:str|Path)->int:
-    """Check every tile's Sentinel-2 band list in a `*_tile_info.json` with `check_s2_band_names`. The file of the full
-    dataset is large (1.2M tiles, ~0.7 GB), so it is not parsed: the distinct `"sentinel2": [...]` lists are found by one
-    scan of its bytes (~65 MB/s measured on a busy 2-core machine, 6x faster than `json.load`; once per file and
-    process), and only on a mismatch is it parsed to name a tile. Returns the number of distinct lists checked.
-    Raises `ValueError` naming the file, a tile and the two orders."""
-    path = Path(path); st = path.stat(); key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key in _CHECKED_TILE_INFO: return _CHECKED_TILE_INFO[key]
-    with open(path, 'rb') as fh:
-        if os.fstat(fh.fileno()).st_size == 0: return 0
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            lists = {m.group(1) for m in _S2_LIST.finditer(mm)}
-    for raw in lists:
-        try: names = json.loads(raw)
-        except ValueError: continue                     # not a list of names: nothing this check can read
-        try: check_s2_band_names(names, str(path))
-        except ValueError as e:
-            info = _read_json(path)
-            bad = [t for t, d in info.items() if isinstance(d, Mapping) and isinstance(d.get('BANDS'), Mapping)
-                   and d['BANDS'].get('sentinel2') == names]
-            raise ValueError(f"{path}: tile {bad[0] if bad else '?'!r}" + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else '')
-                             + str(e)[len(str(path)):]) from None
-    _CHECKED_TILE_INFO[key] = len(lists)
-    return len(lists)
-
 # %% ../nbs/01_dataset.ipynb #e0eb46d5
 def band_stats_problems(stats, key:str, name:str, where='band statistics', used=None, allow_empty:bool=True)->list[str]:
     """Every problem of entry `key` of a `*_band_stats.json` dict for modality `name`, one line each naming `where` (the
@@ -430,7 +400,6 @@ class MMEarthDataset(Dataset):
     `tasks`: a subset name or task list for `select_tasks`. `input_size`: crop size (None: 112 for 128 px tiles,
     56 for 64 px). `random_crop`: random window (training) or centre window. `seed`: None draws crops from torch's
     global RNG (seeded per DataLoader worker); an int gives every process its own generator seeded from it.
-    `check_tile_info`: check the Sentinel-2 band order of the tile info (`check_tile_info_s2_bands`).
 
     Item: `{'image': float32 (12, S, S), 'targets': {task: tensor}, 'index': int64 (), 's2_type': int64 ()}` (targets:
     pixel continuous float32 (C, S, S) NaN = no-data; pixel categorical int64 (S, S), -1 = no-data; image continuous
@@ -439,14 +408,14 @@ class MMEarthDataset(Dataset):
     and encodes them (`encode_batch`, a batch of one); nothing stays open.
 
     Raises `FileNotFoundError` (missing folder or file), `ValueError` (several candidate files, bad JSON, bad band
-    statistics or tile info band order (file, modality / tile and band named), crop larger than the tile, row out of
+    statistics (file, modality and band named), crop larger than the tile, row out of
     range, an `S2_type` other than l1c/l2a), `KeyError` (split, HDF5 dataset or band statistics missing; named),
     `ValueError`/`TypeError` (dataset shape/dtype not matching the layout), `OSError` naming the file, the dataset and
     the tile when the HDF5 file cannot be opened or a tile cannot be decoded (truncated file, corrupted chunk)."""
     def __init__(self, folder:str|Path, split:str|None='train', tasks='all', input_size:int|None=None,
-                 random_crop:bool=True, seed:int|None=None, check_tile_info:bool=True):
+                 random_crop:bool=True, seed:int|None=None):
         self.folder, self.split, self.random_crop, self.seed = Path(folder), split, random_crop, seed
-        self._find_files(check_tile_info)             # the four files; statistics and splits read; tile info checked
+        self._find_files()                            # the four files; statistics and splits read
         self.tasks = select_tasks(tasks)
         self.modalities = ('sentinel2',) + tuple(dict.fromkeys(TASKS[t].modality for t in self.tasks if TASKS[t].modality != 'sentinel2'))
         self._check_h5()                              # datasets present, shapes and dtypes: n_rows, tile_size
@@ -462,8 +431,8 @@ class MMEarthDataset(Dataset):
 
 # %% ../nbs/01_dataset.ipynb #5699d4e8
 @patch
-def _find_files(self:MMEarthDataset, check_tile_info:bool=True):
-    "Find the four files of `self.folder`, read the band statistics and the splits, check the tile info's Sentinel-2 band order."
+def _find_files(self:MMEarthDataset):
+    "Find the four files of `self.folder`, read the band statistics and the splits."
     if not self.folder.is_dir():
         raise FileNotFoundError(f"MMEarth folder {str(self.folder)!r} does not exist (expected <name>.h5 and the "
                                 "<name>_band_stats/_splits/_tile_info.json files)")
@@ -474,7 +443,6 @@ def _find_files(self:MMEarthDataset, check_tile_info:bool=True):
     self.band_stats, self.splits = _read_json(self.stats_path), _read_json(self.splits_path)
     if not isinstance(self.splits, Mapping):
         raise ValueError(f"{self.splits_path}: expected a JSON object {{split name: [row, ...]}}, got {type(self.splits).__name__}")
-    if check_tile_info: check_tile_info_s2_bands(self.tile_info_path)
 
 # %% ../nbs/01_dataset.ipynb #0ccfef3f
 @patch
