@@ -399,7 +399,8 @@ class MMEarthDataset(Dataset):
     `*_splits.json`, `*_tile_info.json` (found by glob). `split`: a key of the splits JSON (None: every row of the file).
     `tasks`: a subset name or task list for `select_tasks`. `input_size`: crop size (None: 112 for 128 px tiles,
     56 for 64 px). `random_crop`: random window (training) or centre window. `seed`: None draws crops from torch's
-    global RNG (seeded per DataLoader worker); an int gives every process its own generator seeded from it.
+    global RNG (seeded per DataLoader worker); an int gives the dataset its own generator seeded from it (one for
+    all processes: use it with `num_workers=0`; chapter 11's dataset seeds one per worker).
 
     Item: `{'image': float32 (12, S, S), 'targets': {task: tensor}, 'index': int64 (), 's2_type': int64 ()}` (targets:
     pixel continuous float32 (C, S, S) NaN = no-data; pixel categorical int64 (S, S), -1 = no-data; image continuous
@@ -410,8 +411,8 @@ class MMEarthDataset(Dataset):
     Raises `FileNotFoundError` (missing folder or file), `ValueError` (several candidate files, bad JSON, bad band
     statistics (file, modality and band named), crop larger than the tile, row out of
     range, an `S2_type` other than l1c/l2a), `KeyError` (split, HDF5 dataset or band statistics missing; named),
-    `ValueError`/`TypeError` (dataset shape/dtype not matching the layout), `OSError` naming the file, the dataset and
-    the tile when the HDF5 file cannot be opened or a tile cannot be decoded (truncated file, corrupted chunk)."""
+    `ValueError`/`TypeError` (dataset shape/dtype not matching the layout), `OSError` naming the file when it cannot be opened as HDF5;
+    h5py's own `OSError` when a tile cannot be decoded (chapter 11's dataset names the tile)."""
     def __init__(self, folder:str|Path, split:str|None='train', tasks='all', input_size:int|None=None,
                  random_crop:bool=True, seed:int|None=None):
         self.folder, self.split, self.random_crop, self.seed = Path(folder), split, random_crop, seed
@@ -422,7 +423,7 @@ class MMEarthDataset(Dataset):
         self._select_rows(split)                      # indices: the HDF5 rows of the split
         self._set_input_size(input_size)
         self.enc = encoding_tensors(self.band_stats, self.tasks, self.stats_path)   # validated statistics, tables
-        self._gen = self._gen_pid = self._tile_info = self._tile_ids = self._s2_types = None
+        self._gen = self._tile_info = self._tile_ids = self._s2_types = None
 
     def __len__(self): return len(self.indices)
     def __repr__(self):
@@ -514,10 +515,9 @@ def s2_types(self:MMEarthDataset)->np.ndarray:
 @patch
 def _s2_type_of(self:MMEarthDataset, f:h5py.File, row:int, i:int)->int:
     """Sentinel-2 product (0 = L1C, 1 = L2A) of HDF5 row `row` (item `i`) from its metadata row in the open file `f`;
-    `ValueError` naming the row for another value, `OSError` (`_read_error`) if the row cannot be read."""
+    `ValueError` naming the row for another value."""
     if not self._md_s2_type: return int(self.s2_types[row])
-    try: v = f['metadata'][row]['S2_type']
-    except (OSError, RuntimeError) as e: raise self._read_error('metadata', [row], e, [i]) from e
+    v = f['metadata'][row]['S2_type']
     t = (v.decode() if isinstance(v, bytes) else str(v)).lower()
     if t not in ('l1c', 'l2a'): raise ValueError(f"{self.h5_path.name}: metadata[{row}]['S2_type'] = {bytes(v) if isinstance(v, bytes) else v!r}; expected 'l1c' or 'l2a'")
     return int(t == 'l2a')
@@ -525,18 +525,9 @@ def _s2_type_of(self:MMEarthDataset, f:h5py.File, row:int, i:int)->int:
 # %% ../nbs/01_dataset.ipynb #1f972c5d
 @patch
 def _generator(self:MMEarthDataset):
-    "This process's torch generator (seeded from `seed` and the DataLoader worker id), or None without a seed."
-    if self.seed is None: return None
-    if self._gen is None or self._gen_pid != os.getpid():
-        wi = torch.utils.data.get_worker_info()
-        self._gen, self._gen_pid = torch.Generator().manual_seed(self.seed + 7919 * (wi.id if wi else 0)), os.getpid()
+    "The torch generator of the crop windows, seeded from `seed` on first use; None (torch's global RNG) without a seed."
+    if self.seed is not None and self._gen is None: self._gen = torch.Generator().manual_seed(self.seed)
     return self._gen
-
-@patch
-def __getstate__(self:MMEarthDataset):
-    "Pickled (sent to a spawned worker) without the generator, which the worker seeds anew."
-    d = self.__dict__.copy(); d['_gen'] = d['_gen_pid'] = None
-    return d
 
 @patch
 def draw_crop(self:MMEarthDataset)->tuple[int, int]:
@@ -557,30 +548,12 @@ def _check_crop(self:MMEarthDataset, crop)->tuple[int, int]:
 
 # %% ../nbs/01_dataset.ipynb #20e85afc
 @patch
-def _read_error(self:MMEarthDataset, name:str, rows, e:Exception, items=None)->OSError:
-    """The `OSError` for a failed read of dataset `name` at HDF5 rows `rows` (items `items`): file, dataset, items,
-    rows and (for one row) tile id named. Built on the error path only."""
-    rows = [int(r) for r in np.asarray(rows).reshape(-1)]
-    what = (f"item{'s' if len(rows) > 1 else ''} {', '.join(str(int(i)) for i in np.asarray(items).reshape(-1)[:8])}, "
-            if items is not None else '') + f"HDF5 row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows[:8]))}"
-    if len(rows) == 1:
-        try:
-            with h5py.File(self.h5_path, 'r') as f: tid = f['metadata'][rows[0]]['tile_id']
-            tid = tid.decode() if isinstance(tid, bytes) else str(tid)
-        except Exception: tid = '? (metadata unreadable too)'
-        what += f" (tile {tid!r})"
-    return OSError(f"{self.h5_path}: cannot read HDF5 dataset {name!r} of {what}: {e}. The file is damaged (a corrupted "
-                   "compressed chunk or a truncated file): download or convert it again")
-
-@patch
 def _read(self:MMEarthDataset, f:h5py.File, name:str, i:int, crop:tuple|None=None)->np.ndarray:
     "Raw values (file dtype) of modality `name` of item `i` from the open file `f`: pixel (C, H, W) or the window at `crop`, image-level (C,)."
     row = int(self.indices[i])
-    try:
-        if not MODALITIES[name].is_pixel or crop is None: return f[name][row]
-        (y, x), s = crop, self.input_size
-        return f[name][row, :, y:y + s, x:x + s]
-    except (OSError, RuntimeError) as e: raise self._read_error(name, [row], e, [i]) from e
+    if not MODALITIES[name].is_pixel or crop is None: return f[name][row]
+    (y, x), s = crop, self.input_size
+    return f[name][row, :, y:y + s, x:x + s]
 
 @patch
 def read_raw(self:MMEarthDataset, i:int, name:str, crop:tuple|None=None)->np.ndarray:

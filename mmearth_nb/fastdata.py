@@ -36,7 +36,7 @@ class FastMMEarthDataset(MMEarthDataset):
         self.normalize, self.check_values = normalize, check_values
         if check_tile_info: check_tile_info_s2_bands(_tile_info_path(folder))   # before anything else is read
         super().__init__(folder, split, tasks, input_size, random_crop, seed)
-        self._h5 = self._pid = None; self._dsets = {}
+        self._h5 = self._pid = self._gen_pid = None; self._dsets = {}
 
     def __repr__(self): return super().__repr__()[:-1] + f", normalize={self.normalize!r})"
 
@@ -105,7 +105,7 @@ def _dset(self:FastMMEarthDataset, name:str)->h5py.Dataset:
 @patch
 def __getstate__(self:FastMMEarthDataset):
     "Pickled (for a spawned worker) without the handle, the datasets and the generator."
-    d = MMEarthDataset.__getstate__(self); d['_h5'] = d['_pid'] = None; d['_dsets'] = {}
+    d = self.__dict__.copy(); d['_h5'] = d['_pid'] = d['_gen'] = d['_gen_pid'] = None; d['_dsets'] = {}
     return d
 
 @patch
@@ -130,6 +130,38 @@ def s2_type_rows(self:FastMMEarthDataset, rows, items=None)->np.ndarray:
     if len(bad):
         raise ValueError(f"{self.h5_path.name}: metadata[{u[bad[0]]}]['S2_type'] = {bytes(vals[bad[0]])!r}; expected 'l1c' or 'l2a'")
     return (t == 'l2a').astype(np.int64)[inv.reshape(-1)]
+
+# %% ../nbs/11_fastdata.ipynb #1082ab5a
+@patch
+def _generator(self:FastMMEarthDataset):
+    "This process's torch generator (seeded from `seed` and the DataLoader worker id), or None without a seed."
+    if self.seed is None: return None
+    if self._gen is None or self._gen_pid != os.getpid():
+        wi = torch.utils.data.get_worker_info()
+        self._gen, self._gen_pid = torch.Generator().manual_seed(self.seed + 7919 * (wi.id if wi else 0)), os.getpid()
+    return self._gen
+
+@patch
+def _read_error(self:FastMMEarthDataset, name:str, rows, e:Exception, items=None)->OSError:
+    """The `OSError` for a failed read of dataset `name` at HDF5 rows `rows` (items `items`): file, dataset, items,
+    rows and (for one row) tile id named. Built on the error path only."""
+    rows = [int(r) for r in np.asarray(rows).reshape(-1)]
+    what = (f"item{'s' if len(rows) > 1 else ''} {', '.join(str(int(i)) for i in np.asarray(items).reshape(-1)[:8])}, "
+            if items is not None else '') + f"HDF5 row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows[:8]))}"
+    if len(rows) == 1:
+        try:
+            with h5py.File(self.h5_path, 'r') as f: tid = f['metadata'][rows[0]]['tile_id']
+            tid = tid.decode() if isinstance(tid, bytes) else str(tid)
+        except Exception: tid = '? (metadata unreadable too)'
+        what += f" (tile {tid!r})"
+    return OSError(f"{self.h5_path}: cannot read HDF5 dataset {name!r} of {what}: {e}. The file is damaged (a corrupted "
+                   "compressed chunk or a truncated file): download or convert it again")
+
+@patch
+def _read(self:FastMMEarthDataset, f:h5py.File, name:str, i:int, crop:tuple|None=None)->np.ndarray:
+    "Chapter 01's `_read` (raw values of modality `name` of item `i`); `OSError` (`_read_error`) naming the tile if it cannot be decoded."
+    try: return MMEarthDataset._read(self, f, name, i, crop)
+    except (OSError, RuntimeError) as e: raise self._read_error(name, [int(self.indices[i])], e, [i]) from e
 
 # %% ../nbs/11_fastdata.ipynb #bc002fdd
 def _item(batch:dict, k:int)->dict:
