@@ -19,9 +19,8 @@ from .modalities import (MODALITIES, TASKS, S2_FILE_BANDS, S2_BANDS, S2_RGB, IGN
 
 # %% auto #0
 __all__ = ['expected_shape', 'check_layout', 'nodata_mask', 'compute_band_stats', 'write_mmearth', 'make_synthetic_arrays',
-           'normalize', 'find_file', 'check_s2_band_names', 'band_stats_problems', 'check_band_stats',
-           'encoding_tensors', 'encode_batch', 'MMEarthDataset', 'sample_path', 's2_rgb', 'class_colors',
-           'class_legend', 'show_modality']
+           'normalize', 'find_file', 'check_s2_band_names', 'check_band_stats', 'encoding_tensors', 'encode_batch',
+           'MMEarthDataset', 'sample_path', 's2_rgb', 'class_colors', 'class_legend', 'show_modality']
 
 # %% ../nbs/01_dataset.ipynb #2e9ba223
 def expected_shape(name:str, n:int|None=None, hw:tuple|None=None)->tuple:
@@ -259,42 +258,34 @@ def check_s2_band_names(names, where:str='tile_info')->None:
                          "file by the layout would swap bands")
 
 # %% ../nbs/01_dataset.ipynb #e0eb46d5
-def band_stats_problems(stats, key:str, name:str, where='band statistics', used=None, allow_empty:bool=True)->list[str]:
-    """Every problem of entry `key` of a `*_band_stats.json` dict for modality `name`, one line each naming `where` (the
-    file), the entry and the band; `[]` if it passes `check_band_stats` (which raises the first). The entry must exist
-    with `mean` and `std` lists of one number per band of `MODALITIES[name]`, and every band in `used` (indices,
+def check_band_stats(stats, key:str, name:str, where='band statistics', used=None,
+                     allow_empty:bool=True)->tuple[np.ndarray, np.ndarray]:
+    """float32 `(mean, std)` per band of entry `key` of a `*_band_stats.json` dict for modality `name`. The entry must
+    exist with `mean` and `std` lists of one number per band of `MODALITIES[name]`, and every band in `used` (indices,
     default all) must have a finite mean and a finite std > 0 (paper Sec. 5.2: zero mean, unit variance); with
-    `allow_empty`, a band whose mean and std are both NaN (no valid value in the data, `compute_band_stats`) passes."""
+    `allow_empty`, a band whose mean and std are both NaN (no valid value in the data, `compute_band_stats`) passes.
+    Raises `KeyError` (entry missing) or `ValueError` naming `where` (the file), the entry and the first bad band."""
     bands = MODALITIES[name].bands
     if not isinstance(stats, Mapping):
-        return [f"{where}: expected a JSON object {{statistics key: {{'mean': [...], 'std': [...]}}}}, got {type(stats).__name__}"]
-    if key not in stats: return [f"{where} has no statistics {key!r} (needed for {name!r}); keys: {list(stats)}"]
+        raise ValueError(f"{where}: expected a JSON object {{statistics key: {{'mean': [...], 'std': [...]}}}}, got {type(stats).__name__}")
+    if key not in stats: raise KeyError(f"{where} has no statistics {key!r} (needed for {name!r}); keys: {list(stats)}")
     ent = stats[key]
     if not isinstance(ent, Mapping) or 'mean' not in ent or 'std' not in ent:
-        return [f"{where}[{key!r}]: expected {{'mean': [...], 'std': [...]}} with {len(bands)} numbers each (modality {name!r})"]
+        raise ValueError(f"{where}[{key!r}]: expected {{'mean': [...], 'std': [...]}} with {len(bands)} numbers each (modality {name!r})")
     try:
         with np.errstate(over='ignore'): mean, std = (np.asarray(ent[s], np.float32) for s in ('mean', 'std'))
-    except (TypeError, ValueError) as e: return [f"{where}[{key!r}]: 'mean' and 'std' must be lists of numbers ({e})"]
+    except (TypeError, ValueError) as e: raise ValueError(f"{where}[{key!r}]: 'mean' and 'std' must be lists of numbers ({e})") from None
     if mean.shape != (len(bands),) or std.shape != (len(bands),):
-        return [f"{where}[{key!r}]: expected {len(bands)} bands {list(bands)} (modality {name!r}), got "
-                f"{mean.size} means and {std.size} stds"]
-    out = []
+        raise ValueError(f"{where}[{key!r}]: expected {len(bands)} bands {list(bands)} (modality {name!r}), got "
+                         f"{mean.size} means and {std.size} stds")
     for b in (range(len(bands)) if used is None else used):
         m, s = mean[b], std[b]
         if allow_empty and np.isnan(m) and np.isnan(s): continue
         bad = ('mean is NaN' if np.isnan(m) else 'mean is infinite' if not np.isfinite(m) else 'std is NaN' if np.isnan(s)
                else 'std is infinite' if not np.isfinite(s) else 'std is 0' if s == 0 else 'std is negative' if s < 0 else None)
-        if bad: out.append(f"{where}: statistics {key!r} (modality {name!r}), band {bands[b]} (index {b}): {bad} "
-                           f"(mean {float(m)}, std {float(s)}); expected a finite mean and a finite std > 0")
-    return out
-
-def check_band_stats(stats, key:str, name:str, where='band statistics', used=None,
-                     allow_empty:bool=True)->tuple[np.ndarray, np.ndarray]:
-    """float32 `(mean, std)` per band of entry `key` of a `*_band_stats.json` dict, for modality `name`, validated by
-    `band_stats_problems`. Raises `KeyError` (entry missing) or `ValueError` with its first problem."""
-    p = band_stats_problems(stats, key, name, where, used, allow_empty)
-    if p: raise (KeyError if isinstance(stats, Mapping) and key not in stats else ValueError)(p[0])
-    with np.errstate(over='ignore'): return tuple(np.asarray(stats[key][s], np.float32) for s in ('mean', 'std'))
+        if bad: raise ValueError(f"{where}: statistics {key!r} (modality {name!r}), band {bands[b]} (index {b}): {bad} "
+                                 f"(mean {float(m)}, std {float(s)}); expected a finite mean and a finite std > 0")
+    return mean, std
 
 def _check_stats(stats, name:str, where)->tuple[list, tuple]:
     """Validated `[(mean, std)]` of modality `name` from a band statistics dict (`check_band_stats`); for Sentinel-2 the
