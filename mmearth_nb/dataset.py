@@ -55,7 +55,7 @@ def nodata_mask(raw:np.ndarray, name:str)->np.ndarray:
     if np.isinf(nd): return raw == (np.iinfo(raw.dtype).min if nd < 0 else np.iinfo(raw.dtype).max)
     return raw == np.array(int(nd)).astype(np.int64).astype(raw.dtype)
 
-# %% ../nbs/01_dataset.ipynb #4478a9ab
+# %% ../nbs/01_dataset.ipynb #81e8c9c3
 def _s2_type_codes(s2_types, n):
     t = [s.decode() if isinstance(s, bytes) else str(s) for s in s2_types]
     if len(t) != n: raise ValueError(f"s2_types: expected {n} entries (one per tile), got {len(t)}")
@@ -75,6 +75,7 @@ def _band_stats(x:np.ndarray, name:str)->dict:
         for k, s in zip(out, st): out[k].append(float(s))
     return out
 
+# %% ../nbs/01_dataset.ipynb #1d1a66e7
 def compute_band_stats(arrays:dict, s2_types)->dict:
     """Band statistics in the `*_band_stats.json` format: `{stats_key: {'mean','std','min','max'}: list per band}`
     in *file* band order, no-data excluded (paper Sec. 5.2). Sentinel-2 gets `sentinel2_l1c` and `sentinel2_l2a`
@@ -257,7 +258,7 @@ def check_s2_band_names(names, where:str='tile_info')->None:
                          f"dataset of the MMEarth layout stores {list(S2_FILE_BANDS)} (B8A before B8); reading this "
                          "file by the layout would swap bands")
 
-# %% ../nbs/01_dataset.ipynb #e0eb46d5
+# %% ../nbs/01_dataset.ipynb #b2286d84
 def check_band_stats(stats, key:str, name:str, where='band statistics', used=None,
                      allow_empty:bool=True)->tuple[np.ndarray, np.ndarray]:
     """float32 `(mean, std)` per band of entry `key` of a `*_band_stats.json` dict for modality `name`. The entry must
@@ -287,6 +288,7 @@ def check_band_stats(stats, key:str, name:str, where='band statistics', used=Non
                                  f"(mean {float(m)}, std {float(s)}); expected a finite mean and a finite std > 0")
     return mean, std
 
+# %% ../nbs/01_dataset.ipynb #64c074f6
 def _check_stats(stats, name:str, where)->tuple[list, tuple]:
     """Validated `[(mean, std)]` of modality `name` from a band statistics dict (`check_band_stats`); for Sentinel-2 the
     L1C and the L2A entry, checked on the 12 input bands (B10 is not used), none of them empty. A Sentinel-2 product
@@ -334,7 +336,7 @@ def encoding_tensors(stats, tasks, where='band statistics')->dict:
         enc[f'mean_{name}'], enc[f'std_{name}'] = torch.from_numpy(m), torch.from_numpy(_sanitize_std(s))
     return enc
 
-# %% ../nbs/01_dataset.ipynb #eb6298a3
+# %% ../nbs/01_dataset.ipynb #f00a1413
 def _nodata_torch(raw:torch.Tensor, name:str, dtype=None)->torch.Tensor:
     """`nodata_mask` for a torch tensor (any device) of raw values, or of their exact float32 copy when `dtype` (the
     file's numpy dtype) is given; integer no-data values in the dtype's terms, as `nodata_mask`."""
@@ -355,6 +357,7 @@ def _zscore(raw, name, mean, std, fill, bands=None):
     nd = _nodata_torch(x, name, str(raw.dtype).replace('torch.', ''))
     return torch.where(nd, fill, x.sub_(mean).div_(std)), nd       # `where`: the same values as masked_fill, faster on CPU
 
+# %% ../nbs/01_dataset.ipynb #ee50ea92
 def encode_batch(raw:dict, s2_type:torch.Tensor, enc:dict, tasks)->tuple[torch.Tensor, dict]:
     """Input and targets of a batch of raw tiles (paper Sec. 4, 5.2, Fig. 2). `raw`: `{modality: tensor in the file dtype,
     pixel (B, C, S, S) / image-level (B, C)}` with 'sentinel2' (13 file bands) and every modality of `tasks`; `s2_type`:
@@ -599,7 +602,7 @@ def sample_path(version:str|int='128')->Path:
     raise FileNotFoundError(f"bundled sample {name!r} not found (looked in {[str(c) for c in cands]}); build it with "
                             "nbs/16_sample.ipynb or set MMEARTH_SAMPLE_DIR")
 
-# %% ../nbs/01_dataset.ipynb #c3e25e05
+# %% ../nbs/01_dataset.ipynb #f2f7b7b9
 def s2_rgb(x, bands=None, percentiles=(1, 99), lim=None)->np.ndarray:
     """True-colour image (H, W, 3) float32 in [0, 1] of one Sentinel-2 tile `x` (numpy array or torch tensor, (C, H, W)).
     `bands`: the band names of the C channels (B4, B3, B2 are looked up in it) or the three channel indices of R, G, B;
@@ -632,6 +635,7 @@ _LAND_COVER = {'dynamic_world': (DYNAMIC_WORLD_CLASSES, ('#419bdf', '#397d49', '
                'esa_worldcover': (ESA_WORLDCOVER_CLASSES, ('#006400', '#ffbb22', '#ffff4c', '#f096ff', '#fa0000', '#b4b4b4',
                                                            '#f0f0f0', '#0064c8', '#0096a0', '#00cf75', '#fae6a0'))}
 
+# %% ../nbs/01_dataset.ipynb #9ca0d7f4
 def class_colors(name:str)->list:
     "Colour (hex) of each class (0..n-1) of land-cover modality `name` ('dynamic_world', 'esa_worldcover'), as `show_modality` draws it."
     return list(_LAND_COVER[name][1])
