@@ -118,6 +118,27 @@ def _json_default(o):
     if isinstance(o, bytes): return o.decode()
     raise TypeError(f"tile_info/band_stats: cannot write {type(o).__name__} to JSON")
 
+# %% ../nbs/01_dataset.ipynb #d8e95074
+def _write_inputs(arrays:dict, tile_ids, s2_types, tile_info, splits)->tuple:
+    "Checked `(metadata array, tile info, splits)` of `write_mmearth`; `ValueError` naming what is inconsistent."
+    n, hw = _check_arrays(arrays)
+    if len(tile_ids) != n: raise ValueError(f"tile_ids: expected {n} ids (one per tile), got {len(tile_ids)}")
+    if len(set(map(str, tile_ids))) != n: raise ValueError("tile_ids: ids must be unique")
+    md = _metadata_array(tile_ids, s2_types)
+    types = [t.decode() for t in md['S2_type']]
+    ids = [t.decode() for t in md['tile_id']]
+    info = {} if tile_info is None else {str(k): dict(v) for k, v in tile_info.items()}
+    for tid, t in zip(ids, types):
+        d = info.setdefault(tid, {})
+        if str(d.setdefault('S2_type', t)).lower() != t:
+            raise ValueError(f"tile_info[{tid!r}]['S2_type'] = {d['S2_type']!r} does not match s2_types ({t!r})")
+    splits = {'train': list(range(n)), 'val': [], 'test': []} if splits is None else splits
+    for s, idx in splits.items():
+        bad = [i for i in idx if not 0 <= int(i) < n]
+        if bad: raise ValueError(f"splits[{s!r}]: row indices {bad[:5]} outside 0..{n-1}")
+    splits = {s: [int(i) for i in idx] for s, idx in splits.items()}
+    return md, info, splits
+
 # %% ../nbs/01_dataset.ipynb #de6ebec7
 def write_mmearth(folder:str|Path,        # output folder; its name is the dataset name (`<name>.h5`, ...)
                   arrays:dict,            # HDF5 dataset name -> np.ndarray with first axis N (dtype/shape as in MODALITIES)
@@ -136,22 +157,7 @@ def write_mmearth(folder:str|Path,        # output folder; its name is the datas
     Raises `ValueError`/`TypeError` naming the dataset whose shape/dtype does not match the layout, `ValueError`
     for inconsistent tile ids, S2 types, tile info or splits."""
     folder = Path(folder); name = folder.name
-    n, hw = _check_arrays(arrays)
-    if len(tile_ids) != n: raise ValueError(f"tile_ids: expected {n} ids (one per tile), got {len(tile_ids)}")
-    if len(set(map(str, tile_ids))) != n: raise ValueError("tile_ids: ids must be unique")
-    md = _metadata_array(tile_ids, s2_types)
-    types = [t.decode() for t in md['S2_type']]
-    ids = [t.decode() for t in md['tile_id']]
-    info = {} if tile_info is None else {str(k): dict(v) for k, v in tile_info.items()}
-    for tid, t in zip(ids, types):
-        d = info.setdefault(tid, {})
-        if str(d.setdefault('S2_type', t)).lower() != t:
-            raise ValueError(f"tile_info[{tid!r}]['S2_type'] = {d['S2_type']!r} does not match s2_types ({t!r})")
-    splits = {'train': list(range(n)), 'val': [], 'test': []} if splits is None else splits
-    for s, idx in splits.items():
-        bad = [i for i in idx if not 0 <= int(i) < n]
-        if bad: raise ValueError(f"splits[{s!r}]: row indices {bad[:5]} outside 0..{n-1}")
-    splits = {s: [int(i) for i in idx] for s, idx in splits.items()}
+    md, info, splits = _write_inputs(arrays, tile_ids, s2_types, tile_info, splits)
     if band_stats is None: band_stats = compute_band_stats(arrays, s2_types)
     folder.mkdir(parents=True, exist_ok=True)
     comp = dict(compression) if isinstance(compression, Mapping) else (
