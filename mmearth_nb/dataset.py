@@ -408,11 +408,9 @@ class MMEarthDataset(Dataset):
     Sentinel-2 statistics). Each item opens the file, reads its metadata row and one crop per modality (h5py slicing)
     and encodes them (`encode_batch`, a batch of one); nothing stays open.
 
-    Raises `FileNotFoundError` (missing folder or file), `ValueError` (several candidate files, bad JSON, bad band
-    statistics (file, modality and band named), crop larger than the tile, row out of
-    range, an `S2_type` other than l1c/l2a), `KeyError` (split, HDF5 dataset or band statistics missing; named),
-    `ValueError`/`TypeError` (dataset shape/dtype not matching the layout), `OSError` naming the file when it cannot be opened as HDF5;
-    h5py's own `OSError` when a tile cannot be decoded (chapter 11's dataset names the tile)."""
+    Raises, each naming the file and what was expected: `FileNotFoundError` (folder or file missing), `KeyError`
+    (split, HDF5 dataset or statistics entry missing), `ValueError` / `TypeError` (anything else that does not match
+    the layout), `OSError` (not an HDF5 file); h5py's `OSError` for a tile that cannot be decoded."""
     def __init__(self, folder:str|Path, split:str|None='train', tasks='all', input_size:int|None=None,
                  random_crop:bool=True, seed:int|None=None):
         self.folder, self.split, self.random_crop, self.seed = Path(folder), split, random_crop, seed
