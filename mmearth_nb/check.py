@@ -13,14 +13,14 @@ import h5py
 from fastcore.script import call_parse
 from .modalities import (MODALITIES, LAYOUT_FILES, LAYOUT_FIELDS, AGREEMENT, S2_TYPES, S2_STATS_KEYS, STATS_FIELDS,
     SPLITS, S2_FILE_BANDS, S2_BANDS, band_indices, stats_keys, encode_latlon, encode_month)
-from .dataset import (expected_shape, nodata_mask, band_stats_problems, check_s2_band_names, sample_path,
+from .dataset import (expected_shape, nodata_mask, check_band_stats, check_s2_band_names, sample_path,
     _open_h5, _read_json)
 from .training import cli_errors, hyphen_options
 
 # %% auto #0
-__all__ = ['Violations', 'find_layout_files', 'check_h5', 'check_band_stats_file', 'check_splits_file', 'check_tile_info_file',
-           'value_problems', 'batch_problems', 'check_batch', 'full_scan', 'check_open', 'check_dataset',
-           'write_check_report', 'mmearth_check', 'Fault', 'layout_faults', 'run_fault', 'check_costs',
+__all__ = ['Violations', 'find_layout_files', 'check_h5', 'band_stats_problems', 'check_band_stats_file', 'check_splits_file',
+           'check_tile_info_file', 'value_problems', 'batch_problems', 'check_batch', 'full_scan', 'check_open',
+           'check_dataset', 'write_check_report', 'mmearth_check', 'Fault', 'layout_faults', 'run_fault', 'check_costs',
            'check_costs_markdown']
 
 # %% ../nbs/22_check.ipynb #40734306
@@ -136,6 +136,19 @@ def check_h5(path, v:Violations)->dict:
         info['ok'] = _check_datasets(f, where, info['n'], info['hw'], v)
         if isinstance(md, h5py.Dataset): info['tile_ids'], info['s2_types'] = _check_metadata(md, where, v)
     return info
+
+# %% ../nbs/22_check.ipynb #6771525f
+def band_stats_problems(stats, key:str, name:str, where='band statistics', used=None, allow_empty:bool=True)->list[str]:
+    """Every problem of entry `key` of a `*_band_stats.json` dict for modality `name`, one line each naming `where` (the
+    file), the entry and the band: chapter 01's `check_band_stats` (the same arguments) run on the structure, then on
+    each band of `used` (default all); `[]` where it passes."""
+    try: check_band_stats(stats, key, name, where, used=[], allow_empty=allow_empty)      # structure and lengths
+    except (KeyError, ValueError) as e: return [str(e.args[0])]
+    out = []
+    for b in (range(MODALITIES[name].n_bands) if used is None else used):
+        try: check_band_stats(stats, key, name, where, used=[b], allow_empty=allow_empty)
+        except ValueError as e: out.append(str(e))
+    return out
 
 # %% ../nbs/22_check.ipynb #640cab6b
 def _json(path, v:Violations, what:str):

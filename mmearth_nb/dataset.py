@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_dataset.ipynb #8eaeb25d
 from __future__ import annotations
-import os, re, sys, json, math, mmap, warnings
+import os, json, math
 from pathlib import Path
 from collections.abc import Mapping
 import numpy as np
@@ -19,9 +19,8 @@ from .modalities import (MODALITIES, TASKS, S2_FILE_BANDS, S2_BANDS, S2_RGB, IGN
 
 # %% auto #0
 __all__ = ['expected_shape', 'check_layout', 'nodata_mask', 'compute_band_stats', 'write_mmearth', 'make_synthetic_arrays',
-           'normalize', 'find_file', 'check_s2_band_names', 'check_tile_info_s2_bands', 'band_stats_problems',
-           'check_band_stats', 'encoding_tensors', 'encode_batch', 'MMEarthDataset', 'sample_path', 's2_rgb',
-           'class_colors', 'class_legend', 'show_modality', 'plot_overview', 'explorer_widget', 'explore']
+           'normalize', 'find_file', 'check_s2_band_names', 'check_band_stats', 'encoding_tensors', 'encode_batch',
+           'MMEarthDataset', 'sample_path', 's2_rgb', 'class_colors', 'class_legend', 'show_modality']
 
 # %% ../nbs/01_dataset.ipynb #2e9ba223
 def expected_shape(name:str, n:int|None=None, hw:tuple|None=None)->tuple:
@@ -56,7 +55,7 @@ def nodata_mask(raw:np.ndarray, name:str)->np.ndarray:
     if np.isinf(nd): return raw == (np.iinfo(raw.dtype).min if nd < 0 else np.iinfo(raw.dtype).max)
     return raw == np.array(int(nd)).astype(np.int64).astype(raw.dtype)
 
-# %% ../nbs/01_dataset.ipynb #4478a9ab
+# %% ../nbs/01_dataset.ipynb #81e8c9c3
 def _s2_type_codes(s2_types, n):
     t = [s.decode() if isinstance(s, bytes) else str(s) for s in s2_types]
     if len(t) != n: raise ValueError(f"s2_types: expected {n} entries (one per tile), got {len(t)}")
@@ -76,6 +75,7 @@ def _band_stats(x:np.ndarray, name:str)->dict:
         for k, s in zip(out, st): out[k].append(float(s))
     return out
 
+# %% ../nbs/01_dataset.ipynb #1d1a66e7
 def compute_band_stats(arrays:dict, s2_types)->dict:
     """Band statistics in the `*_band_stats.json` format: `{stats_key: {'mean','std','min','max'}: list per band}`
     in *file* band order, no-data excluded (paper Sec. 5.2). Sentinel-2 gets `sentinel2_l1c` and `sentinel2_l2a`
@@ -118,6 +118,27 @@ def _json_default(o):
     if isinstance(o, bytes): return o.decode()
     raise TypeError(f"tile_info/band_stats: cannot write {type(o).__name__} to JSON")
 
+# %% ../nbs/01_dataset.ipynb #d8e95074
+def _write_inputs(arrays:dict, tile_ids, s2_types, tile_info, splits)->tuple:
+    "Checked `(metadata array, tile info, splits)` of `write_mmearth`; `ValueError` naming what is inconsistent."
+    n, hw = _check_arrays(arrays)
+    if len(tile_ids) != n: raise ValueError(f"tile_ids: expected {n} ids (one per tile), got {len(tile_ids)}")
+    if len(set(map(str, tile_ids))) != n: raise ValueError("tile_ids: ids must be unique")
+    md = _metadata_array(tile_ids, s2_types)
+    types = [t.decode() for t in md['S2_type']]
+    ids = [t.decode() for t in md['tile_id']]
+    info = {} if tile_info is None else {str(k): dict(v) for k, v in tile_info.items()}
+    for tid, t in zip(ids, types):
+        d = info.setdefault(tid, {})
+        if str(d.setdefault('S2_type', t)).lower() != t:
+            raise ValueError(f"tile_info[{tid!r}]['S2_type'] = {d['S2_type']!r} does not match s2_types ({t!r})")
+    splits = {'train': list(range(n)), 'val': [], 'test': []} if splits is None else splits
+    for s, idx in splits.items():
+        bad = [i for i in idx if not 0 <= int(i) < n]
+        if bad: raise ValueError(f"splits[{s!r}]: row indices {bad[:5]} outside 0..{n-1}")
+    splits = {s: [int(i) for i in idx] for s, idx in splits.items()}
+    return md, info, splits
+
 # %% ../nbs/01_dataset.ipynb #de6ebec7
 def write_mmearth(folder:str|Path,        # output folder; its name is the dataset name (`<name>.h5`, ...)
                   arrays:dict,            # HDF5 dataset name -> np.ndarray with first axis N (dtype/shape as in MODALITIES)
@@ -136,22 +157,7 @@ def write_mmearth(folder:str|Path,        # output folder; its name is the datas
     Raises `ValueError`/`TypeError` naming the dataset whose shape/dtype does not match the layout, `ValueError`
     for inconsistent tile ids, S2 types, tile info or splits."""
     folder = Path(folder); name = folder.name
-    n, hw = _check_arrays(arrays)
-    if len(tile_ids) != n: raise ValueError(f"tile_ids: expected {n} ids (one per tile), got {len(tile_ids)}")
-    if len(set(map(str, tile_ids))) != n: raise ValueError("tile_ids: ids must be unique")
-    md = _metadata_array(tile_ids, s2_types)
-    types = [t.decode() for t in md['S2_type']]
-    ids = [t.decode() for t in md['tile_id']]
-    info = {} if tile_info is None else {str(k): dict(v) for k, v in tile_info.items()}
-    for tid, t in zip(ids, types):
-        d = info.setdefault(tid, {})
-        if str(d.setdefault('S2_type', t)).lower() != t:
-            raise ValueError(f"tile_info[{tid!r}]['S2_type'] = {d['S2_type']!r} does not match s2_types ({t!r})")
-    splits = {'train': list(range(n)), 'val': [], 'test': []} if splits is None else splits
-    for s, idx in splits.items():
-        bad = [i for i in idx if not 0 <= int(i) < n]
-        if bad: raise ValueError(f"splits[{s!r}]: row indices {bad[:5]} outside 0..{n-1}")
-    splits = {s: [int(i) for i in idx] for s, idx in splits.items()}
+    md, info, splits = _write_inputs(arrays, tile_ids, s2_types, tile_info, splits)
     if band_stats is None: band_stats = compute_band_stats(arrays, s2_types)
     folder.mkdir(parents=True, exist_ok=True)
     comp = dict(compression) if isinstance(compression, Mapping) else (
@@ -258,74 +264,37 @@ def check_s2_band_names(names, where:str='tile_info')->None:
                          f"dataset of the MMEarth layout stores {list(S2_FILE_BANDS)} (B8A before B8); reading this "
                          "file by the layout would swap bands")
 
-# %% ../nbs/01_dataset.ipynb #13bf60fe
-_S2_LIST = re.compile(rb'"sentinel2"\s*:\s*(\[[^\]\[]*\])')
-
-_CHECKED_TILE_INFO = {}   # (path, size, mtime_ns) -> number of distinct lists: a file is scanned once per process
-
-def check_tile_info_s2_bands(path:str|Path)->int:
-    """Check every tile's Sentinel-2 band list in a `*_tile_info.json` with `check_s2_band_names`. The file of the full
-    dataset is large (1.2M tiles, ~0.7 GB), so it is not parsed: the distinct `"sentinel2": [...]` lists are found by one
-    scan of its bytes (~65 MB/s measured on a busy 2-core machine, 6x faster than `json.load`; once per file and
-    process), and only on a mismatch is it parsed to name a tile. Returns the number of distinct lists checked.
-    Raises `ValueError` naming the file, a tile and the two orders."""
-    path = Path(path); st = path.stat(); key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key in _CHECKED_TILE_INFO: return _CHECKED_TILE_INFO[key]
-    with open(path, 'rb') as fh:
-        if os.fstat(fh.fileno()).st_size == 0: return 0
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            lists = {m.group(1) for m in _S2_LIST.finditer(mm)}
-    for raw in lists:
-        try: names = json.loads(raw)
-        except ValueError: continue                     # not a list of names: nothing this check can read
-        try: check_s2_band_names(names, str(path))
-        except ValueError as e:
-            info = _read_json(path)
-            bad = [t for t, d in info.items() if isinstance(d, Mapping) and isinstance(d.get('BANDS'), Mapping)
-                   and d['BANDS'].get('sentinel2') == names]
-            raise ValueError(f"{path}: tile {bad[0] if bad else '?'!r}" + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else '')
-                             + str(e)[len(str(path)):]) from None
-    _CHECKED_TILE_INFO[key] = len(lists)
-    return len(lists)
-
-# %% ../nbs/01_dataset.ipynb #e0eb46d5
-def band_stats_problems(stats, key:str, name:str, where='band statistics', used=None, allow_empty:bool=True)->list[str]:
-    """Every problem of entry `key` of a `*_band_stats.json` dict for modality `name`, one line each naming `where` (the
-    file), the entry and the band; `[]` if it passes `check_band_stats` (which raises the first). The entry must exist
-    with `mean` and `std` lists of one number per band of `MODALITIES[name]`, and every band in `used` (indices,
+# %% ../nbs/01_dataset.ipynb #b2286d84
+def check_band_stats(stats, key:str, name:str, where='band statistics', used=None,
+                     allow_empty:bool=True)->tuple[np.ndarray, np.ndarray]:
+    """float32 `(mean, std)` per band of entry `key` of a `*_band_stats.json` dict for modality `name`. The entry must
+    exist with `mean` and `std` lists of one number per band of `MODALITIES[name]`, and every band in `used` (indices,
     default all) must have a finite mean and a finite std > 0 (paper Sec. 5.2: zero mean, unit variance); with
-    `allow_empty`, a band whose mean and std are both NaN (no valid value in the data, `compute_band_stats`) passes."""
+    `allow_empty`, a band whose mean and std are both NaN (no valid value in the data, `compute_band_stats`) passes.
+    Raises `KeyError` (entry missing) or `ValueError` naming `where` (the file), the entry and the first bad band."""
     bands = MODALITIES[name].bands
     if not isinstance(stats, Mapping):
-        return [f"{where}: expected a JSON object {{statistics key: {{'mean': [...], 'std': [...]}}}}, got {type(stats).__name__}"]
-    if key not in stats: return [f"{where} has no statistics {key!r} (needed for {name!r}); keys: {list(stats)}"]
+        raise ValueError(f"{where}: expected a JSON object {{statistics key: {{'mean': [...], 'std': [...]}}}}, got {type(stats).__name__}")
+    if key not in stats: raise KeyError(f"{where} has no statistics {key!r} (needed for {name!r}); keys: {list(stats)}")
     ent = stats[key]
     if not isinstance(ent, Mapping) or 'mean' not in ent or 'std' not in ent:
-        return [f"{where}[{key!r}]: expected {{'mean': [...], 'std': [...]}} with {len(bands)} numbers each (modality {name!r})"]
+        raise ValueError(f"{where}[{key!r}]: expected {{'mean': [...], 'std': [...]}} with {len(bands)} numbers each (modality {name!r})")
     try:
         with np.errstate(over='ignore'): mean, std = (np.asarray(ent[s], np.float32) for s in ('mean', 'std'))
-    except (TypeError, ValueError) as e: return [f"{where}[{key!r}]: 'mean' and 'std' must be lists of numbers ({e})"]
+    except (TypeError, ValueError) as e: raise ValueError(f"{where}[{key!r}]: 'mean' and 'std' must be lists of numbers ({e})") from None
     if mean.shape != (len(bands),) or std.shape != (len(bands),):
-        return [f"{where}[{key!r}]: expected {len(bands)} bands {list(bands)} (modality {name!r}), got "
-                f"{mean.size} means and {std.size} stds"]
-    out = []
+        raise ValueError(f"{where}[{key!r}]: expected {len(bands)} bands {list(bands)} (modality {name!r}), got "
+                         f"{mean.size} means and {std.size} stds")
     for b in (range(len(bands)) if used is None else used):
         m, s = mean[b], std[b]
         if allow_empty and np.isnan(m) and np.isnan(s): continue
         bad = ('mean is NaN' if np.isnan(m) else 'mean is infinite' if not np.isfinite(m) else 'std is NaN' if np.isnan(s)
                else 'std is infinite' if not np.isfinite(s) else 'std is 0' if s == 0 else 'std is negative' if s < 0 else None)
-        if bad: out.append(f"{where}: statistics {key!r} (modality {name!r}), band {bands[b]} (index {b}): {bad} "
-                           f"(mean {float(m)}, std {float(s)}); expected a finite mean and a finite std > 0")
-    return out
+        if bad: raise ValueError(f"{where}: statistics {key!r} (modality {name!r}), band {bands[b]} (index {b}): {bad} "
+                                 f"(mean {float(m)}, std {float(s)}); expected a finite mean and a finite std > 0")
+    return mean, std
 
-def check_band_stats(stats, key:str, name:str, where='band statistics', used=None,
-                     allow_empty:bool=True)->tuple[np.ndarray, np.ndarray]:
-    """float32 `(mean, std)` per band of entry `key` of a `*_band_stats.json` dict, for modality `name`, validated by
-    `band_stats_problems`. Raises `KeyError` (entry missing) or `ValueError` with its first problem."""
-    p = band_stats_problems(stats, key, name, where, used, allow_empty)
-    if p: raise (KeyError if isinstance(stats, Mapping) and key not in stats else ValueError)(p[0])
-    with np.errstate(over='ignore'): return tuple(np.asarray(stats[key][s], np.float32) for s in ('mean', 'std'))
-
+# %% ../nbs/01_dataset.ipynb #64c074f6
 def _check_stats(stats, name:str, where)->tuple[list, tuple]:
     """Validated `[(mean, std)]` of modality `name` from a band statistics dict (`check_band_stats`); for Sentinel-2 the
     L1C and the L2A entry, checked on the 12 input bands (B10 is not used), none of them empty. A Sentinel-2 product
@@ -373,7 +342,7 @@ def encoding_tensors(stats, tasks, where='band statistics')->dict:
         enc[f'mean_{name}'], enc[f'std_{name}'] = torch.from_numpy(m), torch.from_numpy(_sanitize_std(s))
     return enc
 
-# %% ../nbs/01_dataset.ipynb #eb6298a3
+# %% ../nbs/01_dataset.ipynb #f00a1413
 def _nodata_torch(raw:torch.Tensor, name:str, dtype=None)->torch.Tensor:
     """`nodata_mask` for a torch tensor (any device) of raw values, or of their exact float32 copy when `dtype` (the
     file's numpy dtype) is given; integer no-data values in the dtype's terms, as `nodata_mask`."""
@@ -394,6 +363,7 @@ def _zscore(raw, name, mean, std, fill, bands=None):
     nd = _nodata_torch(x, name, str(raw.dtype).replace('torch.', ''))
     return torch.where(nd, fill, x.sub_(mean).div_(std)), nd       # `where`: the same values as masked_fill, faster on CPU
 
+# %% ../nbs/01_dataset.ipynb #ee50ea92
 def encode_batch(raw:dict, s2_type:torch.Tensor, enc:dict, tasks)->tuple[torch.Tensor, dict]:
     """Input and targets of a batch of raw tiles (paper Sec. 4, 5.2, Fig. 2). `raw`: `{modality: tensor in the file dtype,
     pixel (B, C, S, S) / image-level (B, C)}` with 'sentinel2' (13 file bands) and every modality of `tasks`; `s2_type`:
@@ -429,8 +399,8 @@ class MMEarthDataset(Dataset):
     `*_splits.json`, `*_tile_info.json` (found by glob). `split`: a key of the splits JSON (None: every row of the file).
     `tasks`: a subset name or task list for `select_tasks`. `input_size`: crop size (None: 112 for 128 px tiles,
     56 for 64 px). `random_crop`: random window (training) or centre window. `seed`: None draws crops from torch's
-    global RNG (seeded per DataLoader worker); an int gives every process its own generator seeded from it.
-    `check_tile_info`: check the Sentinel-2 band order of the tile info (`check_tile_info_s2_bands`).
+    global RNG (seeded per DataLoader worker); an int gives the dataset its own generator seeded from it (one for
+    all processes: use it with `num_workers=0`; chapter 11's dataset seeds one per worker).
 
     Item: `{'image': float32 (12, S, S), 'targets': {task: tensor}, 'index': int64 (), 's2_type': int64 ()}` (targets:
     pixel continuous float32 (C, S, S) NaN = no-data; pixel categorical int64 (S, S), -1 = no-data; image continuous
@@ -438,22 +408,20 @@ class MMEarthDataset(Dataset):
     Sentinel-2 statistics). Each item opens the file, reads its metadata row and one crop per modality (h5py slicing)
     and encodes them (`encode_batch`, a batch of one); nothing stays open.
 
-    Raises `FileNotFoundError` (missing folder or file), `ValueError` (several candidate files, bad JSON, bad band
-    statistics or tile info band order (file, modality / tile and band named), crop larger than the tile, row out of
-    range, an `S2_type` other than l1c/l2a), `KeyError` (split, HDF5 dataset or band statistics missing; named),
-    `ValueError`/`TypeError` (dataset shape/dtype not matching the layout), `OSError` naming the file, the dataset and
-    the tile when the HDF5 file cannot be opened or a tile cannot be decoded (truncated file, corrupted chunk)."""
+    Raises, each naming the file and what was expected: `FileNotFoundError` (folder or file missing), `KeyError`
+    (split, HDF5 dataset or statistics entry missing), `ValueError` / `TypeError` (anything else that does not match
+    the layout), `OSError` (not an HDF5 file); h5py's `OSError` for a tile that cannot be decoded."""
     def __init__(self, folder:str|Path, split:str|None='train', tasks='all', input_size:int|None=None,
-                 random_crop:bool=True, seed:int|None=None, check_tile_info:bool=True):
+                 random_crop:bool=True, seed:int|None=None):
         self.folder, self.split, self.random_crop, self.seed = Path(folder), split, random_crop, seed
-        self._find_files(check_tile_info)             # the four files; statistics and splits read; tile info checked
+        self._find_files()                            # the four files; statistics and splits read
         self.tasks = select_tasks(tasks)
         self.modalities = ('sentinel2',) + tuple(dict.fromkeys(TASKS[t].modality for t in self.tasks if TASKS[t].modality != 'sentinel2'))
         self._check_h5()                              # datasets present, shapes and dtypes: n_rows, tile_size
         self._select_rows(split)                      # indices: the HDF5 rows of the split
         self._set_input_size(input_size)
         self.enc = encoding_tensors(self.band_stats, self.tasks, self.stats_path)   # validated statistics, tables
-        self._gen = self._gen_pid = self._tile_info = self._tile_ids = self._s2_types = None
+        self._gen = self._tile_info = self._tile_ids = self._s2_types = None
 
     def __len__(self): return len(self.indices)
     def __repr__(self):
@@ -462,8 +430,8 @@ class MMEarthDataset(Dataset):
 
 # %% ../nbs/01_dataset.ipynb #5699d4e8
 @patch
-def _find_files(self:MMEarthDataset, check_tile_info:bool=True):
-    "Find the four files of `self.folder`, read the band statistics and the splits, check the tile info's Sentinel-2 band order."
+def _find_files(self:MMEarthDataset):
+    "Find the four files of `self.folder`, read the band statistics and the splits."
     if not self.folder.is_dir():
         raise FileNotFoundError(f"MMEarth folder {str(self.folder)!r} does not exist (expected <name>.h5 and the "
                                 "<name>_band_stats/_splits/_tile_info.json files)")
@@ -474,7 +442,6 @@ def _find_files(self:MMEarthDataset, check_tile_info:bool=True):
     self.band_stats, self.splits = _read_json(self.stats_path), _read_json(self.splits_path)
     if not isinstance(self.splits, Mapping):
         raise ValueError(f"{self.splits_path}: expected a JSON object {{split name: [row, ...]}}, got {type(self.splits).__name__}")
-    if check_tile_info: check_tile_info_s2_bands(self.tile_info_path)
 
 # %% ../nbs/01_dataset.ipynb #0ccfef3f
 @patch
@@ -546,10 +513,9 @@ def s2_types(self:MMEarthDataset)->np.ndarray:
 @patch
 def _s2_type_of(self:MMEarthDataset, f:h5py.File, row:int, i:int)->int:
     """Sentinel-2 product (0 = L1C, 1 = L2A) of HDF5 row `row` (item `i`) from its metadata row in the open file `f`;
-    `ValueError` naming the row for another value, `OSError` (`_read_error`) if the row cannot be read."""
+    `ValueError` naming the row for another value."""
     if not self._md_s2_type: return int(self.s2_types[row])
-    try: v = f['metadata'][row]['S2_type']
-    except (OSError, RuntimeError) as e: raise self._read_error('metadata', [row], e, [i]) from e
+    v = f['metadata'][row]['S2_type']
     t = (v.decode() if isinstance(v, bytes) else str(v)).lower()
     if t not in ('l1c', 'l2a'): raise ValueError(f"{self.h5_path.name}: metadata[{row}]['S2_type'] = {bytes(v) if isinstance(v, bytes) else v!r}; expected 'l1c' or 'l2a'")
     return int(t == 'l2a')
@@ -557,18 +523,9 @@ def _s2_type_of(self:MMEarthDataset, f:h5py.File, row:int, i:int)->int:
 # %% ../nbs/01_dataset.ipynb #1f972c5d
 @patch
 def _generator(self:MMEarthDataset):
-    "This process's torch generator (seeded from `seed` and the DataLoader worker id), or None without a seed."
-    if self.seed is None: return None
-    if self._gen is None or self._gen_pid != os.getpid():
-        wi = torch.utils.data.get_worker_info()
-        self._gen, self._gen_pid = torch.Generator().manual_seed(self.seed + 7919 * (wi.id if wi else 0)), os.getpid()
+    "The torch generator of the crop windows, seeded from `seed` on first use; None (torch's global RNG) without a seed."
+    if self.seed is not None and self._gen is None: self._gen = torch.Generator().manual_seed(self.seed)
     return self._gen
-
-@patch
-def __getstate__(self:MMEarthDataset):
-    "Pickled (sent to a spawned worker) without the generator, which the worker seeds anew."
-    d = self.__dict__.copy(); d['_gen'] = d['_gen_pid'] = None
-    return d
 
 @patch
 def draw_crop(self:MMEarthDataset)->tuple[int, int]:
@@ -589,30 +546,12 @@ def _check_crop(self:MMEarthDataset, crop)->tuple[int, int]:
 
 # %% ../nbs/01_dataset.ipynb #20e85afc
 @patch
-def _read_error(self:MMEarthDataset, name:str, rows, e:Exception, items=None)->OSError:
-    """The `OSError` for a failed read of dataset `name` at HDF5 rows `rows` (items `items`): file, dataset, items,
-    rows and (for one row) tile id named. Built on the error path only."""
-    rows = [int(r) for r in np.asarray(rows).reshape(-1)]
-    what = (f"item{'s' if len(rows) > 1 else ''} {', '.join(str(int(i)) for i in np.asarray(items).reshape(-1)[:8])}, "
-            if items is not None else '') + f"HDF5 row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows[:8]))}"
-    if len(rows) == 1:
-        try:
-            with h5py.File(self.h5_path, 'r') as f: tid = f['metadata'][rows[0]]['tile_id']
-            tid = tid.decode() if isinstance(tid, bytes) else str(tid)
-        except Exception: tid = '? (metadata unreadable too)'
-        what += f" (tile {tid!r})"
-    return OSError(f"{self.h5_path}: cannot read HDF5 dataset {name!r} of {what}: {e}. The file is damaged (a corrupted "
-                   "compressed chunk or a truncated file): download or convert it again")
-
-@patch
 def _read(self:MMEarthDataset, f:h5py.File, name:str, i:int, crop:tuple|None=None)->np.ndarray:
     "Raw values (file dtype) of modality `name` of item `i` from the open file `f`: pixel (C, H, W) or the window at `crop`, image-level (C,)."
     row = int(self.indices[i])
-    try:
-        if not MODALITIES[name].is_pixel or crop is None: return f[name][row]
-        (y, x), s = crop, self.input_size
-        return f[name][row, :, y:y + s, x:x + s]
-    except (OSError, RuntimeError) as e: raise self._read_error(name, [row], e, [i]) from e
+    if not MODALITIES[name].is_pixel or crop is None: return f[name][row]
+    (y, x), s = crop, self.input_size
+    return f[name][row, :, y:y + s, x:x + s]
 
 @patch
 def read_raw(self:MMEarthDataset, i:int, name:str, crop:tuple|None=None)->np.ndarray:
@@ -667,7 +606,7 @@ def sample_path(version:str|int='128')->Path:
     raise FileNotFoundError(f"bundled sample {name!r} not found (looked in {[str(c) for c in cands]}); build it with "
                             "nbs/16_sample.ipynb or set MMEARTH_SAMPLE_DIR")
 
-# %% ../nbs/01_dataset.ipynb #c3e25e05
+# %% ../nbs/01_dataset.ipynb #f2f7b7b9
 def s2_rgb(x, bands=None, percentiles=(1, 99), lim=None)->np.ndarray:
     """True-colour image (H, W, 3) float32 in [0, 1] of one Sentinel-2 tile `x` (numpy array or torch tensor, (C, H, W)).
     `bands`: the band names of the C channels (B4, B3, B2 are looked up in it) or the three channel indices of R, G, B;
@@ -700,6 +639,7 @@ _LAND_COVER = {'dynamic_world': (DYNAMIC_WORLD_CLASSES, ('#419bdf', '#397d49', '
                'esa_worldcover': (ESA_WORLDCOVER_CLASSES, ('#006400', '#ffbb22', '#ffff4c', '#f096ff', '#fa0000', '#b4b4b4',
                                                            '#f0f0f0', '#0064c8', '#0096a0', '#00cf75', '#fae6a0'))}
 
+# %% ../nbs/01_dataset.ipynb #9ca0d7f4
 def class_colors(name:str)->list:
     "Colour (hex) of each class (0..n-1) of land-cover modality `name` ('dynamic_world', 'esa_worldcover'), as `show_modality` draws it."
     return list(_LAND_COVER[name][1])
@@ -742,91 +682,3 @@ def show_modality(ax, raw:np.ndarray, name:str, band:int|str=0, title:str|None=N
         ax.imshow(v, cmap='gray' if name == 'sentinel2' else 'viridis', interpolation='nearest')
     if m.is_pixel: ax.set_xticks([]); ax.set_yticks([])
     ax.set_title(title if title is not None else (f"{name} {m.bands[band]}" if isinstance(band, int) and m.is_pixel else name), fontsize=9)
-
-# %% ../nbs/01_dataset.ipynb #4a2037d9
-_OVERVIEW = [('sentinel2', 'rgb', 'S2 RGB'), ('sentinel1', 'vv', 'S1 VV'), ('aster', 0, 'elevation'),
-             ('canopy_height_eth', 0, 'canopy height'), ('dynamic_world', 0, 'Dynamic World'),
-             ('esa_worldcover', 0, 'ESA WorldCover')]
-
-def plot_overview(ds:MMEarthDataset, items=None, panels=None, size:float=1.6, legend:bool=True):
-    """Figure with one row per item of `ds` (default: the first 4) and one column per (modality, band, label) panel
-    (default: S2 RGB, S1 VV, elevation, canopy height, Dynamic World, ESA WorldCover; those in the file); `legend`: the
-    class legends of the land-cover columns right of the figure. Returns the figure."""
-    items = list(range(min(4, len(ds)))) if items is None else list(items)
-    panels = [p for p in (panels or _OVERVIEW) if p[0] in ds.available]
-    import matplotlib.pyplot as plt
-    fig, axs = plt.subplots(len(items), len(panels), figsize=(size * len(panels), size * len(items)), squeeze=False)
-    for r, i in enumerate(items):
-        row = int(ds.indices[i])
-        for c, (name, band, label) in enumerate(panels):
-            show_modality(axs[r, c], ds.read_raw(i, name), name, band, title=label if r == 0 else '')
-        axs[r, 0].set_ylabel(f"row {row} {'L2A' if ds.s2_types[row] else 'L1C'}\n{ds.tile_ids[row][:12]}", fontsize=9)
-    fig.tight_layout()
-    lc = [p[0] for p in panels if p[0] in _LAND_COVER]
-    if legend and lc: class_legend(fig, lc, loc='upper left', bbox_to_anchor=(1.0, 0.98))
-    return fig
-
-# %% ../nbs/01_dataset.ipynb #0a7b0c39
-def _widget_frontend()->bool:
-    "True inside a Jupyter kernel that can display widgets (False in scripts, nbdev_test / execnb, plain IPython)."
-    try:
-        from IPython import get_ipython
-        ip = get_ipython()
-        return ip is not None and getattr(ip, 'kernel', None) is not None        # ZMQ shell of a Jupyter kernel
-    except Exception: return False
-
-def _as_dataset(data):
-    return data if isinstance(data, MMEarthDataset) else MMEarthDataset(data, split=None, tasks='s2', random_crop=False)
-
-def _ipywidgets():
-    "The `ipywidgets` module, imported on first use (the package does not need it); `ImportError` saying how to get it."
-    try: import ipywidgets
-    except ImportError as e:
-        raise ImportError("explorer_widget needs ipywidgets: pip install ipywidgets (the 'widgets' extra); without it, "
-                          "explore(..., static=True) or plot_overview show the same tiles as a figure") from e
-    return ipywidgets
-
-# %% ../nbs/01_dataset.ipynb #7fbd3329
-def explorer_widget(data, render:bool=True):
-    """ipywidgets explorer (tile slider, modality dropdown, band slider) of an `MMEarthDataset` or folder; returns the
-    widget. Raises `ImportError` with what to install when ipywidgets is missing."""
-    W = _ipywidgets()
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-    ds = _as_dataset(data)
-    names = [n for n in MODALITIES if n in ds.available]
-    tile = W.IntSlider(value=0, min=0, max=len(ds) - 1, description='tile')
-    mod = W.Dropdown(options=['sentinel2 (RGB)'] + names, value='sentinel2 (RGB)', description='modality')
-    band = W.IntSlider(value=0, min=0, max=0, description='band')
-    out = W.Output()
-    def update(*_):
-        name = mod.value.split(' ')[0]
-        nb = MODALITIES[name].n_bands if MODALITIES[name].is_pixel else 1
-        band.max = nb - 1; band.disabled = nb == 1 or mod.value.endswith('(RGB)')
-        if not render: return
-        with out:
-            out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(4, 4))
-            b = 'rgb' if mod.value.endswith('(RGB)') else band.value
-            row = int(ds.indices[tile.value])
-            show_modality(ax, ds.read_raw(tile.value, name), name, b, legend=True)
-            ax.set_xlabel(f"{ds.tile_ids[row]} ({'L2A' if ds.s2_types[row] else 'L1C'})", fontsize=9)
-            display(fig); plt.close(fig)
-    for w in (tile, mod, band): w.observe(update, names='value')
-    update()
-    return W.VBox([W.HBox([tile, mod, band]), out])
-
-def explore(data, static:bool|None=None, n_tiles:int=4):
-    """Explore an `MMEarthDataset` or dataset folder: an ipywidgets explorer in Jupyter, else (or `static=True`)
-    a static overview figure of the first `n_tiles` tiles (`plot_overview`), which is returned. In Jupyter without
-    ipywidgets it warns and shows the static overview."""
-    if static is None:
-        static = not _widget_frontend()
-        if not static:
-            try: _ipywidgets()
-            except ImportError as e: warnings.warn(f"{e}; showing the static overview"); static = True
-    if not static:
-        from IPython.display import display
-        w = explorer_widget(data); display(w); return w
-    ds = _as_dataset(data)
-    return plot_overview(ds, range(min(n_tiles, len(ds))))

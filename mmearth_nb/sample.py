@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from .modalities import (MODALITIES, S2_FILE_BANDS, S2_BANDS, DYNAMIC_WORLD_CLASSES,
     ESA_WORLDCOVER_CODES, ESA_WORLDCOVER_CLASSES, encode_latlon, encode_month)
-from .dataset import write_mmearth, compute_band_stats, nodata_mask, check_s2_band_names, MMEarthDataset, plot_overview
+from .dataset import write_mmearth, compute_band_stats, nodata_mask, check_s2_band_names, MMEarthDataset
 from fastcore.script import call_parse
 
 def _rasterio():
@@ -31,7 +31,8 @@ __all__ = ['REALDATA_ENV', 'REALDATA_SOURCES', 'ASTER_NODATA', 'TERRAMESH_LULC_C
            'DEFAULT_SPLITS', 'realdata_skip', 'slope_degrees', 'aster_bands', 'esri_to_dynamic_world',
            'esri_to_worldcover', 's2_has_offset', 'remove_s2_offset', 's1_orbit_pass', 'tile_windows', 'center_crop',
            'tile_center_latlon', 'empty_scene', 'read_terramind', 'read_ssl4eo', 'read_majortom', 'cut_tiles',
-           'read_all_scenes', 'build_sample', 'save_overview', 'mmearth_explore']
+           'read_all_scenes', 'build_sample', 'plot_overview', 'explorer_widget', 'explore', 'save_overview',
+           'mmearth_explore']
 
 # %% ../nbs/16_sample.ipynb #c5c52eed
 REALDATA_ENV = 'MMEARTH_REALDATA'
@@ -431,6 +432,98 @@ def build_sample(realdata_dir:str|Path,      # folder with terramind/ and rico-h
                       crop_of=f'{name_128}/{t}') for t, d in info.items()}
     p64 = write_mmearth(out/name_64, small_arrays, ids, types, tile_info=info64, splits=splits, **write_kwargs)
     return {'128': p128, '64': p64, 'tile_ids': ids, 'splits': splits}
+
+# %% ../nbs/16_sample.ipynb #db516688
+import sys, warnings
+from .dataset import show_modality, class_legend, _LAND_COVER
+
+# %% ../nbs/16_sample.ipynb #4a2037d9
+_OVERVIEW = [('sentinel2', 'rgb', 'S2 RGB'), ('sentinel1', 'vv', 'S1 VV'), ('aster', 0, 'elevation'),
+             ('canopy_height_eth', 0, 'canopy height'), ('dynamic_world', 0, 'Dynamic World'),
+             ('esa_worldcover', 0, 'ESA WorldCover')]
+
+def plot_overview(ds:MMEarthDataset, items=None, panels=None, size:float=1.6, legend:bool=True):
+    """Figure with one row per item of `ds` (default: the first 4) and one column per (modality, band, label) panel
+    (default: S2 RGB, S1 VV, elevation, canopy height, Dynamic World, ESA WorldCover; those in the file); `legend`: the
+    class legends of the land-cover columns right of the figure. Returns the figure."""
+    items = list(range(min(4, len(ds)))) if items is None else list(items)
+    panels = [p for p in (panels or _OVERVIEW) if p[0] in ds.available]
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(len(items), len(panels), figsize=(size * len(panels), size * len(items)), squeeze=False)
+    for r, i in enumerate(items):
+        row = int(ds.indices[i])
+        for c, (name, band, label) in enumerate(panels):
+            show_modality(axs[r, c], ds.read_raw(i, name), name, band, title=label if r == 0 else '')
+        axs[r, 0].set_ylabel(f"row {row} {'L2A' if ds.s2_types[row] else 'L1C'}\n{ds.tile_ids[row][:12]}", fontsize=9)
+    fig.tight_layout()
+    lc = [p[0] for p in panels if p[0] in _LAND_COVER]
+    if legend and lc: class_legend(fig, lc, loc='upper left', bbox_to_anchor=(1.0, 0.98))
+    return fig
+
+# %% ../nbs/16_sample.ipynb #0a7b0c39
+def _widget_frontend()->bool:
+    "True inside a Jupyter kernel that can display widgets (False in scripts, nbdev_test / execnb, plain IPython)."
+    try:
+        from IPython import get_ipython
+        ip = get_ipython()
+        return ip is not None and getattr(ip, 'kernel', None) is not None        # ZMQ shell of a Jupyter kernel
+    except Exception: return False
+
+def _as_dataset(data):
+    return data if isinstance(data, MMEarthDataset) else MMEarthDataset(data, split=None, tasks='s2', random_crop=False)
+
+def _ipywidgets():
+    "The `ipywidgets` module, imported on first use (the package does not need it); `ImportError` saying how to get it."
+    try: import ipywidgets
+    except ImportError as e:
+        raise ImportError("explorer_widget needs ipywidgets: pip install ipywidgets (the 'widgets' extra); without it, "
+                          "explore(..., static=True) or plot_overview show the same tiles as a figure") from e
+    return ipywidgets
+
+# %% ../nbs/16_sample.ipynb #7fbd3329
+def explorer_widget(data, render:bool=True):
+    """ipywidgets explorer (tile slider, modality dropdown, band slider) of an `MMEarthDataset` or folder; returns the
+    widget. Raises `ImportError` with what to install when ipywidgets is missing."""
+    W = _ipywidgets()
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+    ds = _as_dataset(data)
+    names = [n for n in MODALITIES if n in ds.available]
+    tile = W.IntSlider(value=0, min=0, max=len(ds) - 1, description='tile')
+    mod = W.Dropdown(options=['sentinel2 (RGB)'] + names, value='sentinel2 (RGB)', description='modality')
+    band = W.IntSlider(value=0, min=0, max=0, description='band')
+    out = W.Output()
+    def update(*_):
+        name = mod.value.split(' ')[0]
+        nb = MODALITIES[name].n_bands if MODALITIES[name].is_pixel else 1
+        band.max = nb - 1; band.disabled = nb == 1 or mod.value.endswith('(RGB)')
+        if not render: return
+        with out:
+            out.clear_output(wait=True)
+            fig, ax = plt.subplots(figsize=(4, 4))
+            b = 'rgb' if mod.value.endswith('(RGB)') else band.value
+            row = int(ds.indices[tile.value])
+            show_modality(ax, ds.read_raw(tile.value, name), name, b, legend=True)
+            ax.set_xlabel(f"{ds.tile_ids[row]} ({'L2A' if ds.s2_types[row] else 'L1C'})", fontsize=9)
+            display(fig); plt.close(fig)
+    for w in (tile, mod, band): w.observe(update, names='value')
+    update()
+    return W.VBox([W.HBox([tile, mod, band]), out])
+
+def explore(data, static:bool|None=None, n_tiles:int=4):
+    """Explore an `MMEarthDataset` or dataset folder: an ipywidgets explorer in Jupyter, else (or `static=True`)
+    a static overview figure of the first `n_tiles` tiles (`plot_overview`), which is returned. In Jupyter without
+    ipywidgets it warns and shows the static overview."""
+    if static is None:
+        static = not _widget_frontend()
+        if not static:
+            try: _ipywidgets()
+            except ImportError as e: warnings.warn(f"{e}; showing the static overview"); static = True
+    if not static:
+        from IPython.display import display
+        w = explorer_widget(data); display(w); return w
+    ds = _as_dataset(data)
+    return plot_overview(ds, range(min(n_tiles, len(ds))))
 
 # %% ../nbs/16_sample.ipynb #4a2db6a0
 def save_overview(folder, out='mmearth_overview.png', n_tiles:int=4, split:str|None=None, dpi:int=100)->Path:
