@@ -94,11 +94,15 @@ def pretrain_norm_stats(path:str|Path, # an MMEarth `*_band_stats.json` (or a fo
         if len(found) != 1: raise FileNotFoundError(f"expected exactly one *band_stats.json in {path}, found {[p.name for p in found]}")
         path = found[0]
     if not path.exists(): raise FileNotFoundError(f"pretraining statistics {path} not found (an MMEarth *_band_stats.json)")
-    stats = json.loads(path.read_text())
+    try: stats = json.loads(path.read_text())
+    except ValueError as e: raise ValueError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(stats, dict): raise ValueError(f"{path}: expected a JSON object {{statistics key: {{'mean': [...], 'std': [...]}}}}, got {type(stats).__name__}")
     key = f'sentinel2_{level}'
     if key not in stats: raise KeyError(f"{path} has no {key!r} statistics; keys: {list(stats)}")
     idx = band_indices(S2_FILE_BANDS, S2_BANDS, what=str(path))
     s = stats[key]
+    if not isinstance(s, dict) or 'mean' not in s or 'std' not in s:
+        raise ValueError(f"{path}: {key!r} has no 'mean' and 'std' lists (got {type(s).__name__}{' with keys ' + str(list(s)) if isinstance(s, dict) else ''})")
     if len(s['mean']) != len(S2_FILE_BANDS):
         raise ValueError(f"{path}: {key} has {len(s['mean'])} bands, expected {len(S2_FILE_BANDS)} ({S2_FILE_BANDS})")
     return np.array(s['mean'], np.float32)[idx], np.array(s['std'], np.float32)[idx]
