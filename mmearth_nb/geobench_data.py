@@ -339,6 +339,7 @@ def check_label(self:GeoBenchS2Dataset, i:int, label, hw):
     if p: raise GeoBenchReadError(f"{self.task} ({self.split} sample {i}, {self.sample_name(i)!r}, file {self.dir/(self.sample_name(i) + '.hdf5')}): "
                                   f"label is a {p} ({self.kind} task of {self.n_classes} classes)")
 
+# %% ../nbs/23_geobench.ipynb #72ec33d4
 @patch
 def _raw(self:GeoBenchS2Dataset, i:int)->tuple:
     "Raw `(12, H, W)` float32 image in S2_BANDS order and the raw label. Raises `GeoBenchReadError` naming the sample and its file."
