@@ -732,7 +732,7 @@ def encoder_export_steps(out:str|Path)->dict:
     except Exception: res['encoder/'] = None
     return res
 
-# %% ../nbs/13_engine.ipynb #30dcf909
+# %% ../nbs/13_engine.ipynb #f9e272a0
 def check_layout_on_open(folder, show:int=3):
     """The open-time checks of chapter 22 (`mmearth_nb.check.check_open`: files, HDF5 layout and metadata, band
     statistics, splits, tile info and their agreement; no tile read) on an MMEarth `folder`. Raises one `ValueError`
@@ -746,6 +746,7 @@ def check_layout_on_open(folder, show:int=3):
                          + ' | '.join(' '.join(l.split()) for l in lines[:show]) + (' | ...' if len(lines) > show else '')
                          + f" (all of them: mmearth_check {folder})")
 
+# %% ../nbs/13_engine.ipynb #30dcf909
 def build_data(cfg:PretrainConfig, info:DistInfo=DistInfo()):
     """(dataset, loader) for `cfg`: `FastMMEarthDataset(cfg.data or sample_path('128'), 'train', cfg.tasks)` with random
     crops drawn from the global torch RNG of the process that reads the tile, and `make_loader` (DDP-aware). The folder
