@@ -94,11 +94,15 @@ def pretrain_norm_stats(path:str|Path, # an MMEarth `*_band_stats.json` (or a fo
         if len(found) != 1: raise FileNotFoundError(f"expected exactly one *band_stats.json in {path}, found {[p.name for p in found]}")
         path = found[0]
     if not path.exists(): raise FileNotFoundError(f"pretraining statistics {path} not found (an MMEarth *_band_stats.json)")
-    stats = json.loads(path.read_text())
+    try: stats = json.loads(path.read_text())
+    except ValueError as e: raise ValueError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(stats, dict): raise ValueError(f"{path}: expected a JSON object {{statistics key: {{'mean': [...], 'std': [...]}}}}, got {type(stats).__name__}")
     key = f'sentinel2_{level}'
     if key not in stats: raise KeyError(f"{path} has no {key!r} statistics; keys: {list(stats)}")
     idx = band_indices(S2_FILE_BANDS, S2_BANDS, what=str(path))
     s = stats[key]
+    if not isinstance(s, dict) or 'mean' not in s or 'std' not in s:
+        raise ValueError(f"{path}: {key!r} has no 'mean' and 'std' lists (got {type(s).__name__}{' with keys ' + str(list(s)) if isinstance(s, dict) else ''})")
     if len(s['mean']) != len(S2_FILE_BANDS):
         raise ValueError(f"{path}: {key} has {len(s['mean'])} bands, expected {len(S2_FILE_BANDS)} ({S2_FILE_BANDS})")
     return np.array(s['mean'], np.float32)[idx], np.array(s['std'], np.float32)[idx]
@@ -300,13 +304,49 @@ class GeoBenchS2Dataset(Dataset):
 
 # %% ../nbs/23_geobench.ipynb #8329158d
 @patch
+def sample_name(self:GeoBenchS2Dataset, i:int)->str:
+    "Name of sample `i` of the split (its file is `<task dir>/<name>.hdf5`); '?' if the partition does not say."
+    try: return str(self.ds.active_partition.partition_dict[self.split][i])
+    except Exception: return '?'
+
+@patch
+def label_problem(self:GeoBenchS2Dataset, label, hw)->str|None:
+    """What is wrong with a raw `label` for this task (None: nothing): multilabel a 0/1 vector of `n_classes`
+    entries, multiclass an integer in [0, n_classes), segmentation an integer mask of the image size `hw` with values
+    in [0, n_classes) or the ignore index -1 (`evaluation._loss_fn`)."""
+    K = self.n_classes
+    if self.kind == 'segmentation':
+        m = np.asarray(getattr(label, 'data', label))
+        if m.ndim == 3 and m.shape[-1] == 1: m = m[..., 0]
+        if m.shape != tuple(hw): return f"mask of shape {m.shape}; expected the image size {tuple(hw)}"
+        if not np.issubdtype(m.dtype, np.integer) and not np.all(np.isfinite(m) & (m == np.round(m))):
+            return f"mask of {m.dtype} values that are not integers; expected class ids"
+        bad = np.unique(m[((m < 0) | (m >= K)) & (m != -1)])
+        return f"mask values {bad[:5].tolist()}; expected class ids in [0, {K}) or the ignore index -1" if bad.size else None
+    if self.kind == 'multilabel':
+        a = np.asarray(label)
+        if a.shape != (K,): return f"multi-label vector of shape {a.shape}; expected ({K},), one 0/1 entry per class"
+        bad = np.unique(a[(a != 0) & (a != 1)])
+        return f"multi-label entries {bad[:5].tolist()}; expected 0 or 1" if bad.size else None
+    try: ok = float(label) == int(label)
+    except (TypeError, ValueError): return f"class {label!r}; expected one integer class id in [0, {K})"
+    return None if ok and 0 <= int(label) < K else f"class {label!r}; expected an integer class id in [0, {K})"
+
+@patch
+def check_label(self:GeoBenchS2Dataset, i:int, label, hw):
+    "`GeoBenchReadError` naming task, split, sample and file if `label_problem(label, hw)` finds a problem."
+    p = self.label_problem(label, hw)
+    if p: raise GeoBenchReadError(f"{self.task} ({self.split} sample {i}, {self.sample_name(i)!r}, file {self.dir/(self.sample_name(i) + '.hdf5')}): "
+                                  f"label is a {p} ({self.kind} task of {self.n_classes} classes)")
+
+# %% ../nbs/23_geobench.ipynb #72ec33d4
+@patch
 def _raw(self:GeoBenchS2Dataset, i:int)->tuple:
     "Raw `(12, H, W)` float32 image in S2_BANDS order and the raw label. Raises `GeoBenchReadError` naming the sample and its file."
     if not 0 <= i < len(self): raise IndexError(f"{self.task} {self.split}: index {i} out of range ({len(self)} samples)")
     try: s = self.ds[i]
     except Exception as e:
-        try: name = self.ds.active_partition.partition_dict[self.split][i]
-        except Exception: name = '?'
+        name = self.sample_name(i)
         raise GeoBenchReadError(f"{self.task} ({self.split} sample {i}, {name!r}): cannot read {self.dir/(str(name) + '.hdf5')} "
                                 f"({type(e).__name__}: {e})") from e
     bands = {b.band_info.name: b.data for b in s.bands}
@@ -322,6 +362,7 @@ def _raw(self:GeoBenchS2Dataset, i:int)->tuple:
 def __getitem__(self:GeoBenchS2Dataset, i:int)->tuple:
     "`(image (12, S, S) float32 normalized, target)`; target multi-hot float32 `(K,)`, int64 `()` or int64 mask `(S, S)`."
     x, label = self._raw(i)
+    self.check_label(i, label, x.shape[-2:])
     x = (torch.from_numpy(x) - torch.from_numpy(self.mean)[:, None, None]) / torch.from_numpy(self.std)[:, None, None]
     if self.kind == 'segmentation':
         y = torch.as_tensor(np.asarray(label.data), dtype=torch.int64)
