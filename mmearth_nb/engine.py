@@ -1081,12 +1081,10 @@ def _mmearth_pretrain(
     Without arguments: a few-minute CPU run on the bundled real sample ('sample' recipe). With --data: the paper's
     full-scale recipe ('paper': 200 epochs, AdamW (0.9, 0.95), wd 0.05, blr 1.5e-4, effective batch 4096 by gradient
     accumulation, 40 warmup epochs + cosine, mask ratio 0.6; fp32 as the public code; --tf32 or --amp bf16 for speed). Multi-GPU/multi-node: launch with
-    `torchrun --nproc_per_node G $(which mmearth_pretrain) ...` or with Slurm `srun` (one task per GPU).
-    Writes <output>/checkpoint-last.pth, encoder.pth (for mmearth_eval), encoder/ (Hub-style), log.csv, summary.json."""
+    `torchrun --nproc_per_node G $(which mmearth_pretrain) ...` or with Slurm `srun` (one task per GPU). Writes <output>/checkpoint-last.pth, encoder.pth (for mmearth_eval), encoder/ (Hub-style), log.csv, summary.json."""
     kw = {k: v for k, v in locals().items() if k not in ('recipe', 'resume', 'quiet', 'no_tensorboard', 'tf32', 'check_values') and v is not None}
     kw.update({k: False for k, flag in (('progress', quiet), ('tensorboard', no_tensorboard)) if flag})
-    if tf32: kw['tf32'] = True
-    if check_values: kw['check_values'] = True
+    kw.update({k: True for k, flag in (('tf32', tf32), ('check_values', check_values)) if flag})
     try: res = pretrain(recipe=recipe, resume=resume, **kw)
     except (NonFiniteLossError, OutputWriteError) as e:
         print(f"mmearth_pretrain: error: {e}", file=sys.stderr); raise SystemExit(2)
