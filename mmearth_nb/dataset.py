@@ -506,7 +506,10 @@ def s2_types(self:MMEarthDataset)->np.ndarray:
     if self._s2_types is None:
         if self._md_s2_type:
             with _open_h5(self.h5_path) as f: types = f['metadata'].fields('S2_type')[:]
-        else: types = [self.tile_info[t]['S2_type'] for t in self.tile_ids]
+        else:
+            missing = [t for t in self.tile_ids if t not in self.tile_info]
+            if missing: raise KeyError(f"{self.tile_info_path}: no entry for tile id(s) {missing[:3]} of {self.h5_path} ({len(missing)} missing)")
+            types = [self.tile_info[t]['S2_type'] for t in self.tile_ids]
         self._s2_types = _s2_type_codes(types, self.n_rows)
     return self._s2_types
 
