@@ -500,19 +500,20 @@ def tile_ids(self:MMEarthDataset)->list:
         self._tile_ids = [t.decode() if isinstance(t, bytes) else str(t) for t in ids]
     return self._tile_ids
 
+# %% ../nbs/01_dataset.ipynb #18126264
 @patch(as_prop=True)
 def s2_types(self:MMEarthDataset)->np.ndarray:
     "int64 (n_rows,) Sentinel-2 product of every HDF5 row, 0 = L1C, 1 = L2A (read in full on first use)."
     if self._s2_types is None:
         if self._md_s2_type:
             with _open_h5(self.h5_path) as f: types = f['metadata'].fields('S2_type')[:]
-        else:
-            missing = [t for t in self.tile_ids if t not in self.tile_info]
-            if missing: raise KeyError(f"{self.tile_info_path}: no entry for tile id(s) {missing[:3]} of {self.h5_path} ({len(missing)} missing)")
-            types = [self.tile_info[t]['S2_type'] for t in self.tile_ids]
+        elif missing := [t for t in self.tile_ids if t not in self.tile_info]:
+            raise KeyError(f"{self.tile_info_path}: no entry for tile id(s) {missing[:3]} of {self.h5_path} ({len(missing)} missing)")
+        else: types = [self.tile_info[t]['S2_type'] for t in self.tile_ids]
         self._s2_types = _s2_type_codes(types, self.n_rows)
     return self._s2_types
 
+# %% ../nbs/01_dataset.ipynb #0990b7b4
 @patch
 def _s2_type_of(self:MMEarthDataset, f:h5py.File, row:int, i:int)->int:
     """Sentinel-2 product (0 = L1C, 1 = L2A) of HDF5 row `row` (item `i`) from its metadata row in the open file `f`;
