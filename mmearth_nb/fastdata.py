@@ -121,11 +121,7 @@ def s2_type_rows(self:FastMMEarthDataset, rows, items=None)->np.ndarray:
     (unless `s2_types` is loaded; `items`: the item indices of `rows`, for messages). Raises `ValueError` naming the
     row of an `S2_type` other than l1c/l2a, `KeyError` naming the tile info file and a tile id it lacks, `OSError` naming file, rows and items if the metadata cannot be read."""
     rows = np.asarray(rows, np.int64).reshape(-1)
-    if self._s2_types is not None or not self._md_s2_type:
-        try: return self.s2_types[rows]
-        except KeyError as e:      # no S2_type in the metadata: the tile info gives it, and lacks a tile id
-            raise KeyError(f"{self.tile_info_path}: no entry for tile id {e.args[0]!r} of {self.h5_path.name} (its "
-                           "metadata has no S2_type, so the tile info must give it; every tile id must be a key)") from None
+    if self._s2_types is not None or not self._md_s2_type: return self.s2_types[rows]   # a missing tile id: chapter 01's KeyError
     u, inv = np.unique(rows, return_inverse=True)             # h5py reads increasing rows in one call
     try: vals = self._dset('metadata')[u]['S2_type']
     except (OSError, RuntimeError) as e: raise self._read_error('metadata', u, e, items) from e
