@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 from fastcore.script import call_parse
-from .training import hyphen_cli, writing
+from .training import hyphen_cli, write_atomic
 from .probe import GEOBENCH_TASKS
 from .geobench_data import geobench_root, task_dir
 from .modalities import DATASET_VERSIONS, select_tasks
@@ -223,14 +223,6 @@ def estimate_seconds(cells:list, root, settings:dict, sample_ms:float)->tuple[fl
     return sum(per_task.values()), per_task
 
 # %% ../nbs/21_reproduce.ipynb #3010b0bc
-def _write_text(path:Path, text:str, what:str):
-    "Write `text` to `path` atomically (temporary file + `os.replace`), errors as `OutputWriteError` naming `what` and `path` (`writing`, chapter 10)."
-    path = Path(path)
-    with writing(path, what):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f'.{path.name}.tmp-{os.getpid()}')
-        tmp.write_text(text); os.replace(tmp, path)
-
 def results_of(output)->list[dict]:
     "Every row of every rank's results file under `output/runs/` (chapter 14's results.csv layout)."
     from mmearth_nb.evaluation import read_results
@@ -248,7 +240,7 @@ def check_settings(output, settings:dict, write:bool=True):
         diff = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
         if diff: raise ValueError(f"{output}: its results were computed with other settings "
                                   f"({', '.join(f'{k} {a!r} there, {b!r} now' for k, (a, b) in diff.items())}); use a new --output")
-    elif write: _write_text(p, json.dumps(settings, indent=1), 'settings')
+    elif write: write_atomic(p, json.dumps(settings, indent=1), 'settings')
 
 # %% ../nbs/21_reproduce.ipynb #581aa167
 PROTOCOLS = {'public': 'published protocol (--fidelity public)', 'paper': "project's protocol (--fidelity paper)"}
@@ -380,14 +372,14 @@ def run_table4(checkpoints, geobench_dir=None, seeds:int=1, fidelity:str='both',
         try: _run_cell(c, by_name[c.checkpoint], root, out, rank, kw, log if verbose else None)
         except Exception as e:
             failed.append(f"{'/'.join(map(str, c.key))}: {type(e).__name__}: {e}"); log(f"[rank {rank}] failed: {failed[-1]}")
-    _write_text(out/'runs'/f'done-{_session()}-rank{rank}.json', json.dumps(dict(time=time.time(), failed=failed)), 'rank marker')
+    write_atomic(out/'runs'/f'done-{_session()}-rank{rank}.json', json.dumps(dict(time=time.time(), failed=failed)), 'rank marker')
     res = dict(cells=len(cells), run=len(mine), failed=failed, estimate_s=est, table=None)
     if rank == 0:
         if world > 1: _wait_for_ranks(out, world, t_start, poll_s, wait_s, log)
         comp = compare_rows(results_of(out), runs, tmodes, fids, tolerance)
         res['table'] = comparison_markdown(comp, fids, tolerance)
-        _write_text(out/'table4.md', '# Table 4 from the released checkpoints\n\n' + res['table'], 'table')
-        _write_text(out/'table4.csv', comparison_csv(comp), 'table')
+        write_atomic(out/'table4.md', '# Table 4 from the released checkpoints\n\n' + res['table'], 'table')
+        write_atomic(out/'table4.csv', comparison_csv(comp), 'table')
         log(res['table'])
         for r in range(1, world):                          # the others only report (a failing rank would stop torchrun's group)
             p = out/'runs'/f'done-{_session()}-rank{r}.json'

@@ -417,6 +417,7 @@ def check_options(script:str, values:dict, domains:dict|None=None, positional:tu
 # %% ../nbs/10_training.ipynb #72896881
 _MODELS = tuple(f'convnextv2_{s}' for s in CONVNEXTV2_SIZES)
 _UNIT, _LR = real(0, 1, hi_open=True), real(0, lo_open=True)     # a fraction in [0, 1); a positive rate
+_DEVICE = Domain(pattern=r'auto|cpu|cuda(:\d+)?', pattern_doc="auto, cpu, cuda or cuda:<index>")
 _PRETRAIN = dict(
     data=path_to('dir'), recipe=one_of('mmearth_nb.engine:RECIPES'), model=one_of(_MODELS),
     tasks=one_of('mmearth_nb.modalities:TASKS', many=True, whole=tuple(TASK_SUBSETS)),
@@ -444,7 +445,7 @@ _EVAL = dict(
     patch_size=count(8, multiple_of=8), output=path_to('out-dir'), name=TEXT,
     geobench_dir=TEXT,   # existence: `geobench_root`, whose message says where GEO-Bench comes from
    
-    device=Domain(pattern=r'auto|cpu|cuda(:\d+)?', pattern_doc="auto, cpu, cuda or cuda:<index>"), num_workers=count(0),
+    device=_DEVICE, num_workers=count(0),
     seed=count(0), seeds=count(0, many=True), n_boot=count(0), quick=FLAG, quiet=FLAG)
 _CONVERT = dict(src=path_to('dir'), dst=path_to('out-dir'), codec=one_of('mmearth_nb.convert:CODECS'), level=count(0, 22),
                 shuffle=one_of('mmearth_nb.convert:SHUFFLES'), overwrite=FLAG, block=count(), workers=count(0),
@@ -463,7 +464,6 @@ OPTION_DOMAINS = {'mmearth_pretrain': _PRETRAIN, 'mmearth_eval': _EVAL, 'mmearth
 "Console script -> option -> `Domain`: the one description of what every option of every command accepts."
 
 # %% ../nbs/10_training.ipynb #a98bdf1d
-_DEVICE = Domain(pattern=r'auto|cpu|cuda(:\d+)?', pattern_doc="auto, cpu, cuda or cuda:<index>")
 OPTION_DOMAINS['mmearth_reproduce_table4'] = dict(
     checkpoints=path_to('exists'), geobench_dir=TEXT, seeds=count(), fidelity=one_of('mmearth_nb.reproduce:FIDELITIES'),
     tasks=Domain(many=True, whole=('table4', 'all'), pattern=r'[\w.-]+', pattern_doc='a Table 4 task name'),
