@@ -139,8 +139,53 @@ allowed = set(base.get('part2_without_refines', []))
 for n in missing:
     if n not in allowed: bad.append(f"{n}: names no Part I piece it refines (a markdown cell with 'refine' and a Part I chapter or name)")
 
+# --- issue 19 items 2, 5, 6: module size, Part II hooks into Part I, public docstrings
+SOURCE = re.compile(r'§\s*\d|[Ss]ection\s+\d|\bEq(?:uation)?s?\.?\s*\(?\d|Table\s+A?\d|Fig(?:ure|\.)\s*\d|MMEarth-train|MMEarth-data'
+                    r'|ConvNeXt-V2|GEO-Bench|geobench|spconv|[\w/-]+\.py\b|PyTorch|torch\.\w|scikit-learn|HDF5|\bpaper\b'
+                    r'|[Ee]ngineering[,:]')
+MAX_NAMES = 30
+doc_bad, sizes = [], {}
+for p in sorted((root/'mmearth_nb').glob('*.py')):
+    m = p.stem
+    if m.startswith('_'): continue
+    text = p.read_text(); tree = ast.parse(text)
+    allnames = next((ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
+                     and any(getattr(t, 'id', None) == '__all__' for t in n.targets)), [])
+    sizes[m] = len(allnames)
+    if m in PART2:                         # a Part II module setting an attribute of, or patching, a Part I module
+        for hit in re.finditer(rf'^[^#\n]*\b({"|".join(PART1)})\.(\w+)\s*=(?!=)', text, re.M):
+            bad.append(f'mmearth_nb/{m}.py sets `{hit.group(1)}.{hit.group(2)}`, a hook inside Part I module {hit.group(1)}')
+        for hit in re.finditer(r'@patch\w*\s*\n\s*def\s+\w+\(\s*self\s*:\s*(\w+)', text):
+            if hit.group(1) in part1_names:
+                bad.append(f'mmearth_nb/{m}.py patches `{hit.group(1)}`, a Part I class ({part1_names[hit.group(1)]})')
+    for node in tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) or node.name not in allnames: continue
+        doc = ast.get_docstring(node) or ''
+        if isinstance(node, ast.ClassDef):
+            init = next((f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == '__init__'), None)
+            doc += '\n' + (ast.get_docstring(init) or '' if init else '')
+        why = []
+        if not doc.strip(): why.append('no docstring')
+        elif not SOURCE.search(doc): why.append('names no source (paper section, public-code file, or "Engineering:")')
+        raised = {n.exc.func.id if isinstance(n.exc, ast.Call) and isinstance(n.exc.func, ast.Name) else
+                  n.exc.id if isinstance(n.exc, ast.Name) else None
+                  for n in ast.walk(node) if isinstance(n, ast.Raise) and n.exc is not None} - {None}
+        raised = {r for r in raised if r[0].isupper()}
+        if doc.strip() and (missing_r := sorted(r for r in raised if r not in doc)):
+            why.append(f'raises {", ".join(missing_r)} without saying so')
+        if why: doc_bad.append(f'{m}.{node.name}: ' + '; '.join(why))
+print(f"\nModules: exported names (issue 19: at most {MAX_NAMES} each)")
+print('  ' + ', '.join(f'{m} {n}' + ('' if n <= MAX_NAMES else ' (over)') for m, n in sizes.items()))
+print(f"Public functions and classes whose docstring lacks a source or an error they raise: {len(doc_bad)}")
+for l in doc_bad: print('  ' + l)
+now_mod = {'modules_over_30': sorted(m for m, n in sizes.items() if n > MAX_NAMES), 'docstring_gaps': len(doc_bad)}
+if base.get('modules_over_30') is not None and set(now_mod['modules_over_30']) - set(base['modules_over_30']):
+    bad.append(f"modules over {MAX_NAMES} exported names not in the baseline: {sorted(set(now_mod['modules_over_30']) - set(base['modules_over_30']))}")
+if base.get('docstring_gaps') is not None and len(doc_bad) > base['docstring_gaps']:
+    bad.append(f"{len(doc_bad)} public docstrings lack a source or a raised error, more than the baseline {base['docstring_gaps']}")
+
 if '--update-baseline' in sys.argv:
-    BASELINE.write_text(json.dumps({'part1': now, 'part2_without_refines': missing}, indent=1) + '\n')
+    BASELINE.write_text(json.dumps({'part1': now, 'part2_without_refines': missing, **now_mod}, indent=1) + '\n')
     print(f"\nwrote {BASELINE.relative_to(root)}")
 elif base and not bad and (any(now[k] < bp1.get(k, now[k]) for k in ('code_lines', 'median_cell', 'largest_cell', 'cells_over_30'))
                            or any(v is not None and (bf.get(n) is None or v < bf[n]) for n, v in first.items() if n in bf)
