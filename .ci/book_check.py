@@ -153,8 +153,18 @@ for p in sorted((root/'mmearth_nb').glob('*.py')):
                      and any(getattr(t, 'id', None) == '__all__' for t in n.targets)), [])
     sizes[m] = len(allnames)
     if m in PART2:                         # a Part II module setting an attribute of, or patching, a Part I module
-        for hit in re.finditer(rf'^[^#\n]*\b({"|".join(PART1)})\.(\w+)\s*=(?!=)', text, re.M):
-            bad.append(f'mmearth_nb/{m}.py sets `{hit.group(1)}.{hit.group(2)}`, a hook inside Part I module {hit.group(1)}')
+        mods = {}                          # local name -> Part I module, from `from . import encoder`-style imports
+        for n in ast.walk(tree):
+            if isinstance(n, ast.ImportFrom) and (n.module or '').split('.')[-1] in ('', 'mmearth_nb'):
+                mods.update({(a.asname or a.name): a.name for a in n.names if a.name in PART1})
+            if isinstance(n, ast.Import):
+                mods.update({(a.asname or a.name): a.name.split('.')[-1] for a in n.names if a.name.split('.')[-1] in PART1 and a.asname})
+        for n in ast.walk(tree):
+            tgts = n.targets if isinstance(n, ast.Assign) else [n.target] if isinstance(n, (ast.AugAssign, ast.AnnAssign)) else []
+            if isinstance(n, ast.Call) and getattr(n.func, 'id', None) == 'setattr' and n.args: tgts = [ast.Attribute(value=n.args[0], attr='?')]
+            for t in tgts:
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id in mods:
+                    bad.append(f'mmearth_nb/{m}.py sets `{t.value.id}.{t.attr}`, a hook inside Part I module {mods[t.value.id]}')
         for hit in re.finditer(r'@patch\w*\s*\n\s*def\s+\w+\(\s*self\s*:\s*(\w+)', text):
             if hit.group(1) in part1_names:
                 bad.append(f'mmearth_nb/{m}.py patches `{hit.group(1)}`, a Part I class ({part1_names[hit.group(1)]})')
