@@ -7,7 +7,7 @@ modules import no Part II module; evaluation does not import the engine.
 Figures (issue 19), printed beside the issue's targets and enforced as a ratchet against `.ci/book_baseline.json`
 (CI fails when a figure gets worse than the baseline; `python .ci/book_check.py --update-baseline` stores the
 current figures once they are better):
-- Part I = the notebooks nbs/0N_*.ipynb (chapters 00-07). A *code line* is a non-blank line of a code cell that is
+- Part I = the notebooks nbs/NN_*.ipynb with NN <= 07 (chapters 00-07). A *code line* is a non-blank line of a code cell that is
   not a comment (directives `#| ...` are comments). Per chapter and in total: code lines, median and largest code
   cell (in code lines, over every code cell), number of code cells over 30 lines.
 - *First cell that shows bundled real data* (per Part I chapter; index among all cells of the notebook, from 0): the
@@ -15,7 +15,7 @@ current figures once they are better):
   `sample_path(`, `mmearth_sample_64` / `mmearth_sample_128`, `data/geobench`, a GEO-Bench sample task name
   ('...-sample', e.g. 'm-bigearthnet-sample'), or a *loader* of them: a top-level function of a Part I module whose
   own source names one of these (found by reading the modules, e.g. `pretrain_sample`). The issue's target: < 10.
-- Part II = nbs/NN_*.ipynb with NN >= 10. Each must name the Part I piece it refines: a markdown cell holding a
+- Part II = nbs/NN_*.ipynb with NN >= 08 (09_cli opens it). Each must name the Part I piece it refines: a markdown cell holding a
   form of 'refine' and a Part I chapter ('chapter 03', 'chapters 01 and 11') or a backticked name exported by a Part
   I module (the paragraphs saying 'refine' first, then the whole cell). The piece(s) named are printed; a Part II
   chapter naming none fails unless the baseline lists it (`part2_without_refines`), so that the list only shrinks.
@@ -25,7 +25,7 @@ from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
 PART1 = ['modalities', 'dataset', 'masking', 'encoder', 'decoders', 'loss', 'pretrain', 'probe']
-PART2 = ['training', 'fastdata', 'convert', 'engine', 'evaluation', 'checkpoints', 'sample', 'benchmarks', 'export',
+PART2 = ['cli', 'training', 'fastdata', 'convert', 'engine', 'evaluation', 'checkpoints', 'sample', 'benchmarks', 'export',
          'faults', 'fidelity', 'reproduce', 'geobench_data', 'check', 'architecture', 'fastencoder']
 OUTSIDE = re.compile(r'\.\./shared|shared/realdata|shared/reference|MMEARTH_FACTS|ENVIRONMENT_NOTES|REFERENCE_CHECKPOINTS'
                      r'|INTERFACES\.md|PROVENANCE\.md|\.\./runs\b|/work/')
@@ -62,8 +62,8 @@ if 'engine' in imports('evaluation'): bad.append('mmearth_nb/evaluation.py impor
 print('\n'.join(bad) if bad else 'book checks: exported cells <= 60 lines, no outside references, Part I imports no Part II module')
 
 # --- issue 19: Part I figures
-part1_nbs = [nb for nb in sorted((root/'nbs').glob('*.ipynb')) if chapter(nb) is not None and chapter(nb) < 10]
-part2_nbs = [nb for nb in sorted((root/'nbs').glob('*.ipynb')) if chapter(nb) is not None and chapter(nb) >= 10]
+part1_nbs = [nb for nb in sorted((root/'nbs').glob('*.ipynb')) if chapter(nb) is not None and chapter(nb) <= 7]
+part2_nbs = [nb for nb in sorted((root/'nbs').glob('*.ipynb')) if chapter(nb) is not None and chapter(nb) >= 8]
 part1_names = {}                      # exported name -> Part I module
 loaders = set()
 for m in PART1:
@@ -126,7 +126,7 @@ for nb in part2_nbs:
         paras = [p for p in re.split(r'\n\s*\n', src(c)) if re.search(r'refin', p, re.I)] + [src(c)]
         for para in paras:    # the paragraphs that say 'refine' first, then the whole cell
             chs = sorted({int(x) for grp in re.findall(r'[Cc]hapters?\s+(\d\d(?:(?:,\s*|,?\s+and\s+)\d\d)*)', para)
-                          for x in re.findall(r'\d\d', grp) if int(x) < 10})
+                          for x in re.findall(r"\d\d", grp) if int(x) <= 7})
             names = list(dict.fromkeys(n for n in re.findall(r'`(\w+)', para) if n in part1_names))
             if chs or names: found = (chs, names); break
         if found: break

@@ -16,7 +16,7 @@ from fastcore.script import call_parse
 from .modalities import MODALITIES, TASKS, select_tasks, geometry_for_tile_size
 from .dataset import sample_path
 from .fastdata import FastMMEarthDataset, make_loader
-from .training import cli_errors, hyphen_options
+from .cli import cli_errors, hyphen_options
 from .convert import write_synthetic_mmearth, convert_mmearth, mmearth_files, dataset_codec
 from .check import check_costs, check_costs_markdown
 

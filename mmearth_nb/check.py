@@ -15,7 +15,7 @@ from .modalities import (MODALITIES, LAYOUT_FILES, LAYOUT_FIELDS, AGREEMENT, S2_
     SPLITS, S2_FILE_BANDS, S2_BANDS, band_indices, stats_keys, encode_latlon, encode_month)
 from .dataset import (expected_shape, nodata_mask, check_band_stats, check_s2_band_names, sample_path,
     _open_h5, _read_json)
-from .training import cli_errors, hyphen_options
+from .cli import cli_errors, hyphen_options
 
 # %% auto #0
 __all__ = ['Violations', 'find_layout_files', 'check_h5', 'band_stats_problems', 'check_band_stats_file', 'check_splits_file',

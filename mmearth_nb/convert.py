@@ -14,7 +14,7 @@ from fastcore.script import call_parse
 from tqdm.auto import tqdm
 from .modalities import MODALITIES, ESA_WORLDCOVER_CODES
 from .dataset import check_layout, make_synthetic_arrays, write_mmearth, compute_band_stats
-from .training import cli_errors, hyphen_options
+from .cli import cli_errors, hyphen_options
 from .check import check_dataset
 
 # %% auto #0

@@ -20,7 +20,8 @@ from .masking import random_patch_mask
 from .fastdata import BatchNormalizer
 from .training import atomic_save
 from .training import (make_optimizer, make_scheduler, OutputWriteError, writing, remove_stale_temp_files,
-                                 RunLock, RunFolderInUseError, LOCK_NAME, cli_errors, hyphen_options, hyphen_cli)
+                                 RunLock, RunFolderInUseError, LOCK_NAME)
+from .cli import cli_errors, hyphen_options, hyphen_cli
 
 # %% auto #0
 __all__ = ['RECIPES', 'CHECKPOINT_FORMAT', 'TASK_GROUPS', 'RESUME_OPTIONS', 'PRE_CHECKPOINT_FILES', 'RUN_LOG', 'mmearth_pretrain',

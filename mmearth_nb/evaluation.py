@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, DataLoader, TensorDataset
 from fastcore.script import call_parse
 from .modalities import S2_BANDS, S2_FILE_BANDS, GEOBENCH_S2_NAMES, band_indices
-from .training import hyphen_cli, WarmupCosine, no_weight_decay, write_atomic, remove_stale_temp_files
+from .training import WarmupCosine, no_weight_decay, write_atomic, remove_stale_temp_files
+from .cli import hyphen_cli
 from .encoder import LayerNorm
 from .probe import GeoBenchTask, GEOBENCH_TASKS, EncoderClassifier, BIGEARTHNET43_CLASSES
 from .geobench_data import (BENCHMARKS, PARTITIONS, geobench_root, task_dir, parse_tasks, GeoBenchS2Dataset, GeoBenchReadError,

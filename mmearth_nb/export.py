@@ -12,7 +12,8 @@ from .modalities import S2_BANDS
 from .encoder import ConvNeXtV2, CONVNEXTV2_SIZES
 from .checkpoints import encoder_config, size_name
 from .checkpoints import load_pretrained_encoder
-from .training import hyphen_cli, writing
+from .training import writing
+from .cli import hyphen_cli
 from .evaluation import check_finite_weights
 
 # %% auto #0

@@ -120,7 +120,7 @@ def check_clear_error(p:subprocess.CompletedProcess, *names:str, status:int|None
 
 # %% ../nbs/19_faults.ipynb #6c909772
 def bad_values(dom, existing_file:str, existing_dir:str)->list[list[str]]:
-    """Wrong values of an option with domain `dom` (a `mmearth_nb.training.Domain`), generated from the domain: just
+    """Wrong values of an option with domain `dom` (a `mmearth_nb.cli.Domain`), generated from the domain: just
     outside each bound, another type, a non-finite number, a non-multiple, an unknown choice, an empty value or list, a
     missing path, a file where a folder is needed and the reverse. Each is a list of strings: the value, then any other
     option it needs (`--patch_size 16` for a multiple of `--patch_size`). A flag gets `[]`: the flag given a value."""
@@ -146,9 +146,9 @@ def bad_values(dom, existing_file:str, existing_dir:str)->list[list[str]]:
 
 def option_cases(script:str, positional:dict, existing_file:str, existing_dir:str)->list[tuple[str, list[str]]]:
     """(option, command line) for every wrong value (`bad_values`) of every option of console script `script` in
-    `mmearth_nb.training.OPTION_DOMAINS`. `positional`: the valid values of its positional arguments (name -> value), put
+    `mmearth_nb.cli.OPTION_DOMAINS`. `positional`: the valid values of its positional arguments (name -> value), put
     first on every command line; a wrong positional value replaces the valid one."""
-    from mmearth_nb.training import OPTION_DOMAINS
+    from mmearth_nb.cli import OPTION_DOMAINS
     cases = []
     for k, dom in OPTION_DOMAINS[script].items():
         for bad in bad_values(dom, existing_file, existing_dir):

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 from fastcore.script import call_parse
-from .training import hyphen_cli, write_atomic
+from .training import write_atomic
+from .cli import hyphen_cli
 from .probe import GEOBENCH_TASKS
 from .geobench_data import geobench_root, task_dir
 from .modalities import DATASET_VERSIONS, select_tasks

@@ -22,7 +22,7 @@ def _rasterio():
         raise ImportError("mmearth_nb.sample: reading the GeoTIFF sources (read_terramind, read_ssl4eo, read_majortom, "
                           "tile_center_latlon, build_sample) needs rasterio: pip install rasterio") from e
     return rasterio
-from .training import cli_errors, hyphen_options
+from .cli import cli_errors, hyphen_options
 
 
 # %% auto #0
