@@ -52,7 +52,9 @@ class HandlePerWorker(ReopenPerSample):
     def __getstate__(self): d = self.__dict__.copy(); d.pop('_f', None); d.pop('_pid', None); return d
 
 def collate_raw(batch:list)->dict:
-    "Collate raw items: numeric arrays stacked into tensors, compound records (metadata) kept as a list."
+    """Collate raw items (list of dicts): numeric NumPy arrays stacked into tensors (B, ...) of their dtype, compound
+    records (metadata) kept as a list. Raises nothing of its own. Engineering: the raw read paths of the benchmark are
+    timed without chapter 01's normalization."""
     out = {}
     for k in batch[0]:
         v = [b[k] for b in batch]
@@ -67,9 +69,11 @@ def loader_throughput(dataset:Dataset,      # any map-style dataset
                       max_seconds:float=20., # ... or after this many seconds
                       collate_fn=None,      # None: the default collate (FastMMEarthDataset items)
                       seed:int=0)->dict:
-    """Tiles per second read through `make_loader(dataset, batch_size, num_workers=workers, shuffle=True)`
-    (random order, as in training). The first batch is not timed. Returns `{'workers', 'tiles', 'seconds',
-    'tiles_per_s', 'ms_per_tile_per_worker'}` (the last = cost of one tile on one worker process)."""
+    """Tiles per second read through `make_loader(dataset, batch_size, num_workers=workers, shuffle=True)` (random order,
+    as in training; PyTorch `DataLoader`). The first batch is not timed; the clock stops after `max_tiles` tiles or
+    `max_seconds` s. Returns `{'workers', 'tiles', 'seconds', 'tiles_per_s', 'ms_per_tile_per_worker'}` (the last =
+    cost of one tile on one worker process, ms). Raises `ValueError` naming the dataset size when it has fewer than 2
+    batches. Engineering: what a GPU waits for is the loader's rate, not a single read."""
     kw = {} if collate_fn is None else {'collate_fn': collate_fn}
     loader = make_loader(dataset, batch_size, num_workers=workers, shuffle=True, seed=seed, drop_last=True,
                          persistent_workers=False, **kw)
@@ -132,7 +136,9 @@ def tile_cost_breakdown(folder,             # MMEarth dataset folder
 
 # %% ../nbs/17_benchmarks.ipynb #70bb8177
 def workers_needed(tiles_per_s_per_worker:float, target:float=2000.)->int:
-    "Worker processes (one core each) needed to deliver `target` tiles/s at `tiles_per_s_per_worker`."
+    """Worker processes (int, one core each) needed to deliver `target` tiles/s at `tiles_per_s_per_worker` (tiles/s of
+    one worker). Raises `ValueError` for a rate <= 0. Engineering: turns a per-worker rate into the cores a GPU node
+    needs."""
     if tiles_per_s_per_worker <= 0: raise ValueError(f"tiles_per_s_per_worker must be > 0, got {tiles_per_s_per_worker}")
     return math.ceil(target / tiles_per_s_per_worker)
 
@@ -153,12 +159,13 @@ def data_benchmark(folder,                 # gzip MMEarth dataset folder (genera
                    breakdown_tiles:int=32, target:float=2000., label:str|None=None,
                    rounds:int=3               # interleaved rounds over the methods; the best round counts
                   )->dict:
-    """Measure the read paths (a)-(d') of `METHODS` on `folder` and on its `convert_mmearth` copy, side by side.
-    Small datasets are cycled (rows repeated) so that every measurement reads at least `min_tiles` tiles.
-    The methods are measured in `rounds` interleaved rounds of `max_seconds / rounds` each and the best round
-    counts: on a shared machine, background load then hits every method alike instead of whichever ran last.
-    Returns a JSON-able dict: sizes, tiles/s per method and worker count, ratios c/b and d/b, the per-tile
-    breakdown on both files, and the workers needed for `target` tiles/s per method."""
+    """Measure the read paths (a)-(d') of `METHODS` on `folder` and on its `convert_mmearth` copy (`codec` at `level`,
+    written under `workdir`), side by side. Small datasets are cycled (rows repeated) so that every measurement reads
+    at least `min_tiles` tiles. The methods are measured in `rounds` interleaved rounds of `max_seconds / rounds` each
+    and the best round counts: on a shared machine, background load then hits every method alike instead of whichever
+    ran last. Returns a JSON-able dict: sizes (MB), tiles/s per method and worker count, ratios c/b and d/b, the
+    per-tile breakdown (ms) on both files, and the workers needed for `target` tiles/s per method. Raises like
+    `convert_mmearth` and `loader_throughput`. Engineering: the released HDF5 files' gzip is the loader's bottleneck."""
     folder, workdir = Path(folder), Path(workdir)
     files = mmearth_files(folder)
     conv_dir = workdir/f'{folder.name}_{codec}'
@@ -202,9 +209,11 @@ CODEC_ROWS = (('blosc-lz4hc', 1), ('blosc-lz4hc', 5), ('blosc-lz4', 1), ('blosc-
 
 def codec_table(folder, workdir, codecs=CODEC_ROWS,
                 n_tiles:int|None=None, reps:int=2)->list:
-    """Rows `{'codec', 'mb', 'size_ratio', 'ms_per_tile', 'speedup'}` for the source file (first row) and a
-    `convert_mmearth` copy per `(codec, level[, shuffle])`: size and the best of `reps` sequential reads of every dataset
-    of the first `n_tiles` tiles (all tiles if None), one handle, in this process."""
+    """Rows `{'codec', 'mb', 'size_ratio', 'ms_per_tile', 'speedup'}` (list of dicts; MB, ms per tile) for the source
+    file (first row) and a `convert_mmearth` copy per `(codec, level[, shuffle])`: size and the best of `reps`
+    sequential reads of every HDF5 dataset of the first `n_tiles` tiles (all tiles if None), one handle, in this
+    process. Raises like `convert_mmearth`. Engineering: chooses the codec by measured size and speed, not by
+    reputation."""
     folder, workdir = Path(folder), Path(workdir)
     src = mmearth_files(folder)['h5']
     paths = [('source (' + _src_codec(src) + ')', src)]
@@ -232,10 +241,11 @@ def encoder_flops(depths=(2, 2, 6, 2), dims=(40, 80, 160, 320), # ConvNeXt V2 si
                   input_size:int=112, patch_size:int=16, in_chans:int=12,
                   mask:torch.Tensor|None=None  # bool (B, g, g) True = masked; None: no mask (all visible)
                  )->dict:
-    """Forward FLOPs (2 x multiply-adds of convs and linears) of a ConvNeXt V2 with the MMEarth stem, per layer
-    group: `{'layers': [{'layer', 'dense', 'sparse'}], 'dense', 'sparse', 'ratio'}`; 'dense' counts every site
-    (what the dense and the dense masked encoders compute), 'sparse' only visible sites and visible taps (per
-    sample, averaged over the batch). Raises `ValueError` for a mask that does not fit `input_size/patch_size`."""
+    """Forward FLOPs (2 x multiply-adds of convs and linears) of a ConvNeXt V2 (`depths`, `dims`; paper Sec. 4,
+    ConvNeXt-V2 FCMAE) with the MMEarth stem, per layer group: `{'layers': [{'layer', 'dense', 'sparse'}], 'dense',
+    'sparse', 'ratio'}`; 'dense' counts every site (what the dense and the dense masked encoders compute), 'sparse'
+    only visible sites and visible taps (per sample, averaged over the batch). `mask`: bool (B, g, g), True = masked.
+    Raises `ValueError` for a mask that does not fit `input_size/patch_size`."""
     g = input_size // patch_size
     if mask is None: mask = torch.zeros(1, g, g, dtype=torch.bool)
     if mask.ndim != 3 or mask.shape[1:] != (g, g): raise ValueError(f"mask must be (B, {g}, {g}), got {tuple(mask.shape)}")
@@ -280,10 +290,12 @@ def time_encoder_step(impl:str='sparse',    # 'sparse' | 'masked' | 'dense' (see
                       seed:int=0,
                       backend:str='auto'     # sparse encoder only: 'auto' | 'torch' | 'spconv' (`FastSparseConvNeXtV2`)
                      )->dict:
-    """Median forward+backward time (s) of one encoder step and its peak memory (MB; CUDA: max_memory_allocated,
-    CPU: `step_peak_memory`; both above what existed before the step). Returns `{'impl', 'size',
-    'batch_size', 'input_size', 'mask_ratio', 'device', 'amp', 'threads', 'step_s', 'steps_s', 'peak_mb',
-    'memory_method', 'backend'[, 'profile']}`."""
+    """Median forward+backward time (s) of one encoder step (`impl` of chapter 03, ConvNeXt V2 `size`, images (B, 12, S,
+    S) float32, `mask_ratio` of patches masked) and its peak memory (MB; CUDA: `torch.cuda.max_memory_allocated`, CPU:
+    `step_peak_memory`; both above what existed before the step). Returns `{'impl', 'size', 'batch_size',
+    'input_size', 'mask_ratio', 'device', 'amp', 'threads', 'step_s', 'steps_s', 'peak_mb', 'memory_method',
+    'backend'[, 'profile']}`. Raises like `convnextv2` for an unknown size or impl. Engineering: the sparse encoder's
+    point is time and memory."""
     from mmearth_nb.encoder import convnextv2
     from mmearth_nb.fastencoder import fast_convnextv2
     from mmearth_nb.masking import random_patch_mask
@@ -332,7 +344,9 @@ def profile_step(step, device, top:int=15)->list:
 
 # %% ../nbs/17_benchmarks.ipynb #71bc6497
 def time_encoder_fresh(impl:str, **kwargs)->dict:
-    "`time_encoder_step(impl, **kwargs)` in a fresh Python process (isolated peak memory); raises `RuntimeError` with its stderr on failure."
+    """`time_encoder_step(impl, **kwargs)` in a fresh Python process (dict, as `time_encoder_step`); raises
+    `RuntimeError` with its stderr on failure. Engineering: peak memory of one step, isolated from what this process
+    allocated before."""
     code = ("import json, sys; from mmearth_nb.benchmarks import time_encoder_step; "
             f"print('@@' + json.dumps(time_encoder_step({impl!r}, **json.loads(sys.argv[1]))))")
     r = subprocess.run([sys.executable, '-c', code, json.dumps(kwargs)], capture_output=True, text=True)
@@ -371,8 +385,10 @@ def time_pretrain_step(folder,               # MMEarth dataset folder for the ba
                        size:str='atto', tasks='all', impl:str='sparse', batch_size:int=32, steps:int=3,
                        warmup:int=1, device:str='cpu', amp:bool|None=None, threads:int|None=1, seed:int=0,
                        backend:str='auto')->dict:
-    """Median time of one MP-MAE pretraining step (forward, loss, backward, AdamW step) on one batch of
-    `folder`; returns `{'step_s', 'tiles_per_s', 'peak_mb' (CUDA only, else None), ...}`. `backend`: of the sparse encoder."""
+    """Median time (s) of one MP-MAE pretraining step (forward, loss, backward, AdamW step; paper Sec. 4, 5.2) on one
+    batch of `folder`; returns `{'step_s', 'tiles_per_s', 'peak_mb' (MB, CUDA only, else None), ...}`. `backend`: of
+    the sparse encoder. Raises like `MMEarthDataset` for a bad folder. Engineering: tiles/s of the whole step is what
+    the loader must feed."""
     from mmearth_nb.training import sync_free_mpmae as mpmae
     from mmearth_nb.training import SyncFreeLoss as MultiTaskLoss
     dev = torch.device(device); amp = dev.type == 'cuda' if amp is None else amp
@@ -440,7 +456,9 @@ def _data_markdown(d:dict)->list:
 
 # %% ../nbs/17_benchmarks.ipynb #d9fef46e
 def to_markdown(results:dict)->str:
-    "Markdown tables of `run_benchmarks` results (data per dataset, codec tables, breakdown, encoder, pretraining step)."
+    """Markdown tables (str) of `run_benchmarks` results (data per dataset, codec tables, breakdown, encoder, pretraining
+    step); sections missing from `results` are left out. Raises nothing of its own. Engineering: the report that
+    `mmearth_bench --out` writes."""
     L = []
     meta = results.get('meta', {})
     if meta: L += [f"Command: `{meta.get('command', '')}`  ", f"Machine: {meta.get('machine', '')}  ",
@@ -478,7 +496,8 @@ def to_markdown(results:dict)->str:
 
 # %% ../nbs/17_benchmarks.ipynb #f1af9c22
 def goals_line(d:dict)->str:
-    "The issue's goals checked on one `data_benchmark` result (fewest workers measured): (c) >= (b); (d) >= 5x (b) at <= 1.1x the gzip size."
+    """The issue's goals (str, one line) checked on one `data_benchmark` result (fewest workers measured): (c) >= (b);
+    (d) >= 5x (b) at <= 1.1x the gzip size. Engineering: states pass/fail next to the numbers."""
     w = min(r['workers'] for r in d['throughput'].values())
     tp = lambda m: d['throughput'][f'{m}{w}']['tiles_per_s']
     ok = lambda c: '**met**' if c else '**not met**'
@@ -488,7 +507,8 @@ def goals_line(d:dict)->str:
             f"(d') {ok(dp >= 5 and sz <= 1.1)}.")
 
 def machine_description()->str:
-    "CPU model, core count, memory and GPU (if any) of this machine."
+    """CPU model, core count, memory (GB) and GPU (if any) of this machine, one line (str). Engineering: a timing means
+    nothing without the machine it was measured on."""
     cpu = platform.processor() or platform.machine()
     try: cpu = next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
     except (OSError, StopIteration): pass
@@ -508,8 +528,11 @@ def run_benchmarks(what:str='all',          # 'data', 'encoder' or 'all'
                    min_tiles:int=256, breakdown_tiles:int=32, fresh:bool|None=None, rounds:int=3,
                    backend:str='auto'       # the sparse encoder's backend: 'auto' | 'torch' | 'spconv'
                   )->dict:
-    """Everything `mmearth_bench` measures, as one JSON-able dict (see `to_markdown`). `sample`: a real MMEarth
-    folder also measured (None: the bundled `data/mmearth_sample_128` if present, '' to skip)."""
+    """Everything `mmearth_bench` measures, as one JSON-able dict (see `to_markdown`): data loading (`tiles` generated
+    tiles, `workers`, `codec` at `level`) and encoder/pretraining steps (`size`, `batch_size`, `device`). `sample`: a
+    real MMEarth folder also measured (None: the bundled `data/mmearth_sample_128` if present, '' to skip). Raises
+    `ValueError` for `what` other than 'data', 'encoder', 'all'. Engineering: one call behind the console script and
+    the notebook."""
     if what not in ('data', 'encoder', 'all'): raise ValueError(f"what: expected 'data', 'encoder' or 'all', got {what!r}")
     own = workdir is None
     workdir = Path(tempfile.mkdtemp(prefix='mmearth_bench_')) if own else Path(workdir)
@@ -544,7 +567,9 @@ def run_benchmarks(what:str='all',          # 'data', 'encoder' or 'all'
     return res
 
 def save_results(results:dict, out)->tuple[Path, Path]:
-    "Write `results` as JSON and Markdown next to each other (`out` with suffix .json or .md). Returns both paths."
+    """Write `results` as JSON and Markdown next to each other (`out` with suffix .json or .md; parent folders created).
+    Returns both paths (Path, Path). Raises `OSError` when they cannot be written. Engineering: machine- and
+    human-readable copies of one run."""
     out = Path(out); js, md = out.with_suffix('.json'), out.with_suffix('.md')
     js.parent.mkdir(parents=True, exist_ok=True)
     js.write_text(json.dumps(results, indent=1, default=float)); md.write_text(to_markdown(results) + '\n')
@@ -572,9 +597,11 @@ def mmearth_bench(what:str='all',          # data | encoder | all
                   no_pretrain:bool=False,  # skip the whole pretraining step
                   backend:str='auto'       # sparse encoder backend: auto | torch (the project's own gather) | spconv
                  ):
-    """Benchmark MMEarth data loading and the ConvNeXt V2 encoders side by side; print Markdown tables, write JSON + Markdown.
-    Exit status 0; bad input gives one line `mmearth_bench: error: ...` and status 2. Options may be spelt
-    `--max-seconds` or `--max_seconds`."""
+    """Console script: benchmark MMEarth data loading and the ConvNeXt V2 encoders side by side; print Markdown tables,
+    write JSON + Markdown. Exit status 0; bad input (every option checked against `OPTION_DOMAINS['mmearth_bench']`,
+    chapter 09, `--level` within the range of `--codec`) gives one line `mmearth_bench: error: ...` and status 2.
+    Options may be spelt `--max-seconds` or `--max_seconds`. Raises `ValueError` (inside `cli_errors`: exit 2) for a
+    bad `--backend` or `--workers`. Engineering: the numbers behind chapter 17's claims, reproducible on any machine."""
     cmd = 'mmearth_bench ' + ' '.join(sys.argv[1:])
     with cli_errors('mmearth_bench'):
         if backend not in ('auto', 'torch', 'spconv'): raise ValueError(f"backend: expected auto, torch or spconv, got {backend!r}")

@@ -27,8 +27,10 @@ def smooth_fields(rng:np.random.Generator, # random generator
                   shape:tuple,             # (..., H, W): one field per leading index
                   beta:float=3.0           # spectral slope: larger = smoother
                  )->np.ndarray:
-    """Gaussian random fields with a `1/f**beta` power spectrum over the last two axes, each standardized to
-    mean 0, std 1. Returns float32 of `shape`. Used to make synthetic tiles that compress like imagery."""
+    """Gaussian random fields with a `1/f**beta` power spectrum over the last two axes of `shape` (..., H, W), each
+    standardized to mean 0, std 1, drawn from `rng`. Returns float32 of `shape`. Raises nothing. Engineering:
+    synthetic tiles that compress like imagery (natural images have roughly power-law spectra), so codec timings on
+    them mean something; white noise would not compress at all."""
     *_, H, W = shape
     fy, fx = np.fft.fftfreq(H)[:, None], np.fft.rfftfreq(W)[None, :]
     f = np.sqrt(fy**2 + fx**2); f[0, 0] = 1.
@@ -50,12 +52,14 @@ def synthetic_mmearth_arrays(n_tiles:int,        # number of tiles N
                              noise:float=1.0,    # sensor-noise multiplier (0: perfectly smooth, compresses far better)
                              first:int=0         # number of the first tile (ids and random stream): build big files in blocks
                             )->tuple[dict, list, list]:
-    """Spatially correlated MMEarth-like tiles for every modality of `MODALITIES`: `(arrays, tile_ids, s2_types)`
-    ready for `mmearth_nb.dataset.write_mmearth`. Fields are `smooth_fields` mixed per band at realistic scales:
-    S2 uint16 DN (~500-3000, 4% noise, B10 = 0 on L2A, no-data swaths of 0 on ~10% of tiles), S1 float32 dB
-    (HH/HV = -inf, no descending pass on ~10%), ASTER int16 elevation (m) and slope (deg), canopy height int8 (m),
-    Dynamic World 1..9 and ESA WorldCover codes from thresholds of the same fields; the image-level modalities
-    (one-hot biome/ecoregion, ERA5, cyclic lat/lon/month) from `make_synthetic_arrays`. L1C/L2A drawn per tile. Memory: ~1.2 MB per tile of 128 px."""
+    """Spatially correlated MMEarth-like tiles for every modality of `MODALITIES` (paper Table 1): `(arrays, tile_ids,
+    s2_types)` ready for `mmearth_nb.dataset.write_mmearth`, arrays (N, C, H, W) pixel / (N, C) image in the file
+    dtypes. Fields are `smooth_fields` mixed per band at realistic scales: S2 uint16 DN (~500-3000, 4% noise, B10 = 0
+    on L2A, no-data swaths of 0 on ~10% of tiles), S1 float32 dB (HH/HV = -inf, no descending pass on ~10%), ASTER
+    int16 elevation (m) and slope (deg), canopy height int8 (m), Dynamic World 1..9 and ESA WorldCover codes from
+    thresholds of the same fields; the image-level modalities (one-hot biome/ecoregion, ERA5, cyclic lat/lon/month)
+    from `make_synthetic_arrays`. L1C/L2A drawn per tile. Memory: ~1.2 MB per tile of 128 px. Raises nothing of its
+    own. Engineering: files of any size for the codec and loader benchmarks, without downloading the 600 GB dataset."""
     rng = np.random.default_rng([seed, first]); n, t = n_tiles, tile_size
     land, veg, rough = (smooth_fields(rng, (n, 1, t, t), b) for b in (3.0, 2.5, 2.0))
     types = ['l2a' if v else 'l1c' for v in rng.random(n) < .5]
@@ -99,9 +103,11 @@ def write_synthetic_mmearth(folder,               # output folder (its name is t
                             stats_tiles:int=256,  # tiles used for the band statistics (all of them is slow and memory hungry)
                             **kwargs              # further `synthetic_mmearth_arrays` arguments
                            )->Path:
-    """Write `n_tiles` of `synthetic_mmearth_arrays` in the MMEarth layout with `mmearth_nb.dataset.write_mmearth`
-    (splits 80/10/10 train/val/test, band statistics from the first `stats_tiles` tiles). Returns the folder.
-    Tiles are generated in blocks of 256 into the final arrays: ~1.2 MB of memory per 128 px tile."""
+    """Write `n_tiles` of `synthetic_mmearth_arrays` (`tile_size` px) in the MMEarth layout with
+    `mmearth_nb.dataset.write_mmearth` (HDF5, `compression` at `compression_opts`: gzip 4 like the released files;
+    splits 80/10/10 train/val/test, band statistics from the first `stats_tiles` tiles). Returns the folder (Path).
+    Tiles are generated in blocks of 256 into the final arrays: ~1.2 MB of memory per 128 px tile. Raises like
+    `write_mmearth`. Engineering: a full-size test file for chapter 17's benchmarks."""
     arrays, ids, types = synthetic_mmearth_arrays(min(n_tiles, 256), tile_size, seed, **kwargs)
     if n_tiles > 256:
         arrays = {k: np.concatenate([a, np.empty((n_tiles - len(a),) + a.shape[1:], a.dtype)]) for k, a in arrays.items()}
@@ -130,9 +136,12 @@ def codec_options(codec:str='blosc-lz4hc', # one of `CODECS`
                   shuffle:str='auto',     # Blosc / Blosc2 only: 'auto' (bit for integer dtypes, byte otherwise), 'byte', 'bit'
                   dtype=None              # dtype of the dataset ('auto' with None: byte shuffle)
                  )->dict:
-    """`h5py.create_dataset` keyword arguments (`compression`, `compression_opts`) for `codec` at `level`,
-    through the `hdf5plugin` filters: Blosc or Blosc2 with byte or bit shuffle ('blosc-lz4hc', 'blosc2-zstd', ...),
-    'zstd', 'lz4', the built-in 'gzip', or 'none'. Raises `ValueError` naming the codec, level or shuffle if unknown / out of range."""
+    """`h5py.create_dataset` keyword arguments (`compression`, `compression_opts`; dict) for `codec` at `level`, through
+    the `hdf5plugin` filters: Blosc or Blosc2 with byte or bit shuffle ('blosc-lz4hc', 'blosc2-zstd', ...), 'zstd',
+    'lz4', the built-in HDF5 'gzip', or 'none'. Levels: Blosc/Blosc2 0-9, zstd 1-22, gzip 0-9 (`_LEVELS`, the
+    libraries' own ranges; `OPTION_DOMAINS` checks the same table on the command line, chapter 09). Raises
+    `ValueError` naming the codec, level or shuffle if unknown / out of range. Engineering: the released files' gzip
+    decodes at a fraction of the rate a GPU consumes tiles."""
     if codec not in CODECS: raise ValueError(f"codec: expected one of {list(CODECS)}, got {codec!r}")
     if shuffle not in SHUFFLES: raise ValueError(f"shuffle: expected one of {list(SHUFFLES)}, got {shuffle!r}")
     lo, hi = _LEVELS.get(codec, (level, level))
@@ -177,8 +186,9 @@ def _find_one(folder:Path, pattern:str)->Path:
     return hits[0]
 
 def mmearth_files(folder)->dict:
-    """Paths of an MMEarth dataset folder: `{'h5', 'band_stats', 'splits', 'tile_info'}`. Raises
-    `FileNotFoundError` naming the folder and pattern when it is not a folder or a file is missing or ambiguous."""
+    """Paths (dict of Path) of an MMEarth dataset folder: `{'h5', 'band_stats', 'splits', 'tile_info'}`, the four files
+    of the released layout (MMEarth-data `utils/convert_to_h5.py`). Raises `FileNotFoundError` naming the folder and
+    pattern when it is not a folder or a file is missing or ambiguous."""
     folder = Path(folder)
     if not folder.is_dir(): raise FileNotFoundError(f"{folder}: not a folder (expected an MMEarth dataset folder)")
     return {'h5': _find_one(folder, '*.h5'), **{k: _find_one(folder, p) for k, p in MMEARTH_JSONS.items()}}
@@ -240,7 +250,9 @@ def _worker_init(path, parent=None):
     signal.signal(signal.SIGINT, signal.SIG_IGN)                     # Ctrl-C reaches the parent, which stops the workers
     _worker_h5 = h5py.File(path, 'r')
 class SourceReadError(OSError):
-    "A block of the source could not be decoded (a damaged source file); the message names the file, dataset and tiles."
+    """A block of the source could not be decoded (a damaged source file); the message names the file, dataset and tiles.
+    An `OSError`, so `cli_errors` reports it as one line. Engineering: a damaged gzip chunk otherwise surfaces as
+    h5py's bare 'Can't read data'."""
 
 def _read_block(f:h5py.File, names, i:int, j:int)->dict:
     "`{name: f[name][i:j]}`; `SourceReadError` naming the file, the dataset and the tiles if a chunk cannot be decoded."
@@ -325,7 +337,9 @@ def _request_stop(signum, frame):
     _stop = signum
 
 class ConvertWriteError(OSError):
-    "Writing the partial file failed (e.g. a full disk): it is kept for a resume, and nothing in the destination was replaced."
+    """Writing the partial file failed (e.g. a full disk): it is kept for a resume, and nothing in the destination was
+    replaced. An `OSError`, so `cli_errors` reports it as one line. Engineering: says what is kept, so the user knows
+    a re-run resumes."""
 
 def _copy_blocks(fd, fs, files, part, blocks, state, workers, progress, n, codec):
     "Copy, verify and record (checksum log, then state) each block (per-tile datasets, tiles [i, j)) into the open partial file `fd`."
@@ -359,9 +373,10 @@ def _copy_blocks(fd, fs, files, part, blocks, state, workers, progress, n, codec
 @contextmanager
 def destination_lock(dst:Path):
     """Hold the lock `<dst>/run.lock` (`mmearth_nb.training.RunLock`: pid and host, created atomically) while converting
-    into `dst`, so that a second conversion into the same folder stops with a clear error instead of taking the first
-    one's partial file for a broken leftover. A lock left by a dead process on this host is taken over. Raises
-    `FileExistsError` naming the folder and the owner."""
+    into `dst` (Path), so that a second conversion into the same folder stops with a clear error instead of taking the
+    first one's partial file for a broken leftover. A lock left by a dead process on this host is taken over. A
+    context manager. Raises `FileExistsError` (`RunFolderInUseError`) naming the folder and the owner. Engineering:
+    two converters writing one partial file would corrupt it."""
     from mmearth_nb.training import RunLock, RunFolderInUseError
     lock = RunLock(dst)
     try: lock.acquire()
@@ -498,11 +513,14 @@ def mmearth_convert(src:str,                # MMEarth dataset folder (one *.h5 +
                     quiet:bool=False,       # no progress bar
                     check:bool=False        # first check the source in full (`mmearth_check SRC --full`): convert only a clean one
                    ):
-    """Convert an MMEarth HDF5 dataset to a fast codec, tile by tile, verifying every tile; resumable. Exit status 0 on
-    success, 2 with one line `mmearth_convert: error: ...` on bad input or a failed write, 130 when interrupted
-    (Ctrl-C or SIGTERM: the worker processes are stopped, the partial file is kept for a resume). `--check`: the
-    source's violations of the MMEarth layout (chapter 22), one line each `mmearth_convert: violation: ...`, then
-    status 2 and nothing written. Options may be spelt `--max-tiles` or `--max_tiles`."""
+    """Console script: convert an MMEarth HDF5 dataset (`src` folder) to a fast codec in `dst`, tile by tile, verifying
+    every tile; resumable. Exit status 0 on success, 2 with one line `mmearth_convert: error: ...` on bad input (every
+    option checked first against `OPTION_DOMAINS['mmearth_convert']`, chapter 09, `--level` within the range of
+    `--codec`) or a failed write, 130 when interrupted (Ctrl-C or SIGTERM: the worker processes are stopped, the
+    partial file is kept for a resume). `--check`: the source's violations of the MMEarth layout (chapter 22), one
+    line each `mmearth_convert: violation: ...`, then status 2 and nothing written. Options may be spelt `--max-tiles`
+    or `--max_tiles`. Raises `ValueError` (inside `cli_errors`: exit 2) for a source that fails the check.
+    Engineering: the released files' gzip is the data loader's bottleneck (chapter 17)."""
     global _stop
     _stop = None
     prev = {s: signal.signal(s, _request_stop) for s in (signal.SIGTERM, signal.SIGINT)}

@@ -28,10 +28,12 @@ _WHAT = ("an encoder file (encoder.pth, a pretraining checkpoint, a released MME
 def load_deployable_encoder(src:str|Path,          # encoder file or folder (see `_WHAT`)
                             size:str|None=None,     # expected ConvNeXt V2 size (error if the file holds another)
                            )->tuple[ConvNeXtV2, dict]:
-    """The dense encoder (eval mode, CPU, float32) and its config (`save_encoder` format: size, patch_size, in_chans,
-    bands, input_size, ...) from any encoder file or folder the package reads. Raises `FileNotFoundError` naming `src`,
-    `ValueError` naming `src` for a file that is not an encoder (unreadable, truncated, another format or size) or (`NonFiniteError`) whose
-    weights are not finite."""
+    """The dense encoder (`ConvNeXtV2`, eval mode, CPU, float32) and its config (dict, `save_encoder` format: size,
+    patch_size, in_chans, bands, input_size, ...) from any encoder file or folder the package reads (`_WHAT`:
+    encoder.pth, a pretraining checkpoint, a released MMEarth-train checkpoint, a run folder, a Hub-style folder).
+    `size`: the expected ConvNeXt V2 size. Raises `FileNotFoundError` naming `src`, `ValueError` naming `src` for a
+    file that is not an encoder (unreadable, truncated, another format or size) or (`NonFiniteError`) whose weights
+    are not finite."""
     src = Path(src)
     if not src.exists(): raise FileNotFoundError(f"encoder {str(src)!r} not found; expected {_WHAT}")
     if src.is_dir() and not (src/'config.json').exists() and (src/'encoder.pth').is_file(): src = src/'encoder.pth'   # a run folder
@@ -42,8 +44,9 @@ def load_deployable_encoder(src:str|Path,          # encoder file or folder (see
 
 # %% ../nbs/18_export.ipynb #1b293615
 def as_dense(encoder:nn.Module)->ConvNeXtV2:
-    """The dense `ConvNeXtV2` computing `encoder` on whole images: `encoder` itself if it is dense, else a dense copy
-    with its weights (`MaskedConvNeXtV2` / `SparseConvNeXtV2` share the parameter names). Raises `TypeError` for a
+    """The dense `ConvNeXtV2` computing `encoder` on whole images (B, C, S, S) float32: `encoder` itself if it is dense,
+    else a dense copy with its weights (`MaskedConvNeXtV2` / `SparseConvNeXtV2` share the parameter names; with no
+    mask the three compute the same function, ConvNeXt-V2 FCMAE fine-tunes the dense one). Raises `TypeError` for a
     module that is not a ConvNeXt V2 encoder."""
     if not isinstance(encoder, ConvNeXtV2): raise TypeError(f"expected a ConvNeXt V2 encoder (mmearth_nb.encoder), got {type(encoder).__name__}")
     if type(encoder) is ConvNeXtV2: return encoder
@@ -61,13 +64,16 @@ EXPORT_FEATURES = {
 "What the exported program returns (`mmearth_export --features`)."
 
 def output_names(features:str)->list[str]:
-    "Names of the program's / ONNX model's outputs for `features` (a key of `EXPORT_FEATURES`)."
+    """Names (list of str) of the program's / ONNX model's outputs for `features` (a key of `EXPORT_FEATURES`):
+    ['features'], ['pooled'] or ['stage0', ..., 'stage3']. Raises `KeyError` for another `features`. Engineering: the
+    ONNX graph names its outputs so that a consumer finds them by name."""
     return {'map': ['features'], 'pooled': ['pooled'], 'pyramid': ['stage0', 'stage1', 'stage2', 'stage3']}[features]
 
 class DeployEncoder(nn.Module):
-    """The dense encoder with a deployment output: `forward(image)`, image float32 `(B, in_chans, S, S)` ->
-    `features` 'map' `(B, dims[-1], S/p, S/p)`, 'pooled' `(B, dims[-1])` (GAP, no norm) or 'pyramid' (tuple of the
-    4 stage maps). Raises `ValueError` for unknown features, `TypeError` for a module that is not a ConvNeXt V2."""
+    """The dense encoder with a deployment output: `forward(image)`, image float32 `(B, in_chans, S, S)` -> `features`
+    'map' `(B, dims[-1], S/p, S/p)`, 'pooled' `(B, dims[-1])` (global average pooling, no norm, as the GEO-Bench
+    linear probe of paper Sec. 5 pools) or 'pyramid' (tuple of the 4 stage maps, for dense tasks). Raises `ValueError`
+    for unknown features, `TypeError` for a module that is not a ConvNeXt V2."""
     def __init__(self, encoder:nn.Module, features:str='map'):
         super().__init__()
         if features not in EXPORT_FEATURES: raise ValueError(f"features: expected one of {list(EXPORT_FEATURES)}, got {features!r}")
@@ -79,7 +85,9 @@ class DeployEncoder(nn.Module):
 
 # %% ../nbs/18_export.ipynb #ced56a05
 def check_input_size(input_size, patch_size:int)->int:
-    "`input_size` as an int: a positive multiple of `patch_size` (px). Raises `ValueError` naming both otherwise."
+    """`input_size` as an int (px): a positive multiple of `patch_size` (px), the encoder's total stride (stem
+    `patch_size / 8`, then three stride-2 downsamplings; ConvNeXt-V2 `convnextv2.py`). Raises `ValueError` naming both
+    otherwise, with the nearest valid size."""
     if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < patch_size or input_size % patch_size:
         raise ValueError(f"input_size {input_size!r}: expected a positive multiple of the encoder's patch size {patch_size} px "
                          f"(its total stride: stem {patch_size // 8}, then three stride-2 downsamplings), e.g. "
@@ -90,8 +98,10 @@ def check_input_size(input_size, patch_size:int)->int:
 METADATA_FILE = 'mmearth_export.json'
 
 def trace_encoder(model:DeployEncoder, input_size:int, batch_size:int=2, dynamic_batch:bool=True)->torch.export.ExportedProgram:
-    """`torch.export` program of `model` for images `(B, in_chans, input_size, input_size)` float32; B dynamic (>= 1)
-    unless `dynamic_batch=False` (then fixed to `batch_size`). `model` is put in eval mode."""
+    """`torch.export` program (`torch.export.ExportedProgram`) of `model` for images `(B, in_chans, input_size,
+    input_size)` float32; B dynamic (>= 1) unless `dynamic_batch=False` (then fixed to `batch_size`). `model` is put
+    in eval mode. Raises `ValueError` for an `input_size` that is not a positive multiple of the patch size
+    (`check_input_size`) or `batch_size < 1`. Engineering: one traced graph that runs without this package."""
     enc = model.encoder
     check_input_size(input_size, enc.patch_size)
     if batch_size < 1: raise ValueError(f"batch_size: expected >= 1, got {batch_size}")
@@ -115,7 +125,9 @@ def save_program(ep:torch.export.ExportedProgram, path:str|Path, metadata:dict)-
     return Path(path)
 
 def load_program(path:str|Path)->tuple[torch.export.ExportedProgram, dict]:
-    "`(program, metadata)` of a `.pt2` written by `save_program`. Raises `FileNotFoundError`, `ValueError` naming `path` for another file."
+    """`(program, metadata)` (`torch.export.ExportedProgram`, dict) of a `.pt2` written by `save_program`. Raises
+    `FileNotFoundError` naming a missing `path`, `ValueError` naming `path` for another file. Engineering: the
+    metadata travels inside the archive, so a program never loses its input layout."""
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"program {str(path)!r} not found")
     extra = {METADATA_FILE: ''}
@@ -139,9 +151,10 @@ def _rename_dim(model, old:str, new:str):
             if d.dim_param == old: d.dim_param = new
 
 def onnx_from_program(ep:torch.export.ExportedProgram, path:str|Path, features:str='map', opset:int|None=None)->Path:
-    """Write `ep` (from `trace_encoder`) as an ONNX model to `path` (input `image`, outputs `output_names(features)`,
-    batch axis named `batch`). Weights go to `<path>.data` when they exceed 1.8 GB. Raises `ValueError` when onnx /
-    onnxscript are missing."""
+    """Write `ep` (from `trace_encoder`) as an ONNX model to `path` (input `image` float32 (B, C, S, S), outputs
+    `output_names(features)`, batch axis named `batch`; `opset`: None for torch's default). Weights go to
+    `<path>.data` when they exceed 1.8 GB (protobuf's 2 GB limit). Returns the Path. Raises `ValueError` when onnx /
+    onnxscript are missing. Engineering: torch.export's dynamo ONNX exporter, so the ONNX graph is the traced program."""
     _need_onnx(); import onnx
     path = Path(path)
     big = sum(v.numel() * v.element_size() for v in ep.state_dict.values()) > ONNX_EXTERNAL_DATA_BYTES
@@ -161,7 +174,9 @@ def onnx_from_program(ep:torch.export.ExportedProgram, path:str|Path, features:s
 
 def check_onnx(path:str|Path, image:torch.Tensor)->list:
     """Validate the ONNX model at `path` (`onnx.checker`, full check) and run it on `image` (float32 `(B, C, S, S)`):
-    onnxruntime if installed, else `onnx.reference.ReferenceEvaluator`. Returns the outputs as NumPy arrays."""
+    onnxruntime if installed, else `onnx.reference.ReferenceEvaluator`. Returns the outputs as NumPy float32 arrays
+    (list). Raises onnx's `ValidationError` for an invalid model. Engineering: an exported file is checked by an
+    independent runtime, not only by torch."""
     _need_onnx(); import onnx
     onnx.checker.check_model(str(path), full_check=True)
     feed = {'image': image.detach().cpu().float().numpy()}
@@ -200,7 +215,10 @@ def _verify(name, got, want):
     return diff
 
 def export_metadata(enc:ConvNeXtV2, config:dict, input_size:int, features:str, dynamic_batch:bool, batch_size:int)->dict:
-    "The record stored with a program: the encoder's config and the input / output layout."
+    """The record (JSON-able dict) stored with a program: the encoder's config (ConvNeXt V2 size, patch_size, in_chans,
+    bands), `input_size` (px), `features`, the batch (`dynamic_batch` or fixed `batch_size`) and the input / output
+    layout (float32 (B, C, S, S)). Raises nothing. Engineering: a deployed file says what it expects without the
+    package."""
     bands = config.get('bands') or (list(S2_BANDS) if enc.in_chans == len(S2_BANDS) else None)
     return dict(format='mmearth_nb.export/v1', encoder={**config, 'size': size_name(enc.depths, enc.dims)},
                 input=dict(name='image', shape=['batch' if dynamic_batch else batch_size, enc.in_chans, input_size, input_size],

@@ -29,10 +29,9 @@ from .cli import cli_errors, hyphen_options
 __all__ = ['REALDATA_ENV', 'REALDATA_SOURCES', 'ASTER_NODATA', 'TERRAMESH_LULC_CLASSES', 'LULC_TO_DYNAMIC_WORLD',
            'LULC_TO_WORLDCOVER', 'S2_OFFSET', 'TERRAMESH_S2L1C_BANDS', 'TERRAMESH_S2L2A_BANDS', 'DEFAULT_WINDOWS',
            'DEFAULT_SPLITS', 'realdata_skip', 'slope_degrees', 'aster_bands', 'esri_to_dynamic_world',
-           'esri_to_worldcover', 's2_has_offset', 'remove_s2_offset', 's1_orbit_pass', 'tile_windows', 'center_crop',
-           'tile_center_latlon', 'empty_scene', 'read_terramind', 'read_ssl4eo', 'read_majortom', 'cut_tiles',
-           'read_all_scenes', 'build_sample', 'plot_overview', 'explorer_widget', 'explore', 'save_overview',
-           'mmearth_explore']
+           'esri_to_worldcover', 's2_has_offset', 'remove_s2_offset', 's1_orbit_pass', 'tile_center_latlon',
+           'read_terramind', 'read_ssl4eo', 'read_majortom', 'cut_tiles', 'read_all_scenes', 'build_sample',
+           'plot_overview', 'explore', 'save_overview', 'mmearth_explore']
 
 # %% ../nbs/16_sample.ipynb #c5c52eed
 REALDATA_ENV = 'MMEARTH_REALDATA'
@@ -47,8 +46,10 @@ REALDATA_SOURCES = {
 "Sub-folder of the source folder -> the public source it holds (licences: data/README.md)."
 
 def realdata_skip(root:str|Path|None)->str|None:
-    """None if `root` holds every sub-folder of `REALDATA_SOURCES`, else the message of a cell that skips: what is
-    missing, where it comes from publicly and which environment variable names the folder."""
+    """None (str|None) if `root` (a folder, or None/'' for unset) holds every sub-folder of `REALDATA_SOURCES`, else the
+    message of a cell that skips: what is missing, where it comes from publicly and which environment variable names
+    the folder. Raises nothing. Engineering: the source files (about 60 MB) are not in the repository, so the cells
+    that read them skip with this message on a fresh clone instead of failing."""
     root = None if root in (None, '') else Path(root)
     miss = [k for k in REALDATA_SOURCES if root is None or not (root/k).is_dir()]
     if not miss: return None
@@ -76,7 +77,10 @@ ASTER_NODATA = -32768
 "int16 value written for elevation/slope where a source has no DEM (the layout's `-inf` read as the int16 minimum)."
 
 def aster_bands(dem:np.ndarray, pixel_size:float|tuple=10.)->np.ndarray:
-    "`aster` modality (2, H, W) int16 from a DEM (H, W) in metres: rounded elevation (m) and slope (degrees)."
+    """MMEarth's `aster` modality (paper Table 1, supplementary A.1: elevation and slope of the Aster GDEM) from a DEM
+    (H, W) in metres (any real dtype) with `pixel_size` metres (one value or (y, x)): (2, H, W) int16, rounded
+    elevation (m) and slope (whole degrees, `slope_degrees`). Raises `ValueError` like `slope_degrees` (not 2D, fewer
+    than 2 pixels per side, pixel size <= 0)."""
     dem = np.asarray(dem)
     return np.stack([np.rint(dem), np.rint(slope_degrees(dem, pixel_size))]).astype(np.int16)
 
@@ -102,14 +106,16 @@ def _lookup(lulc, table, what):
     return lut[lulc]
 
 def esri_to_dynamic_world(lulc:np.ndarray)->np.ndarray:
-    """Map a TerraMesh (Esri/Impact Observatory) land-cover array (any shape, integer values 0..9) to the
-    `dynamic_world` file values, uint8 (1..9, 0 = no data) with `LULC_TO_DYNAMIC_WORLD`. Raises `ValueError`
-    naming unknown values, `TypeError` for non-integer input."""
+    """Map a TerraMesh (Esri/Impact Observatory, Karra et al. IGARSS 2021) land-cover array (any shape, integer values
+    0..9) to the `dynamic_world` file values, uint8 of the same shape (1..9, 0 = no data, as paper supplementary A.1
+    maps them) with `LULC_TO_DYNAMIC_WORLD`. Raises `ValueError` naming unknown values, `TypeError` for non-integer
+    input."""
     return _lookup(lulc, LULC_TO_DYNAMIC_WORLD, 'esri_to_dynamic_world')
 
 def esri_to_worldcover(lulc:np.ndarray)->np.ndarray:
-    """Map a TerraMesh (Esri/Impact Observatory) land-cover array (integer values 0..9) to ESA WorldCover codes,
-    uint8 (10..100, 0 = no data) with `LULC_TO_WORLDCOVER`. Raises like `esri_to_dynamic_world`."""
+    """Map a TerraMesh (Esri/Impact Observatory, Karra et al. IGARSS 2021) land-cover array (any shape, integer values
+    0..9) to ESA WorldCover codes (paper Table 1: ESA World Cover), uint8 of the same shape (10..100, 0 = no data)
+    with `LULC_TO_WORLDCOVER`. Raises `ValueError` naming unknown values, `TypeError` for non-integer input."""
     return _lookup(lulc, LULC_TO_WORLDCOVER, 'esri_to_worldcover')
 
 # %% ../nbs/16_sample.ipynb #3c56b55d
@@ -118,16 +124,19 @@ S2_OFFSET = 1000
 
 def s2_has_offset(s2:np.ndarray, # (C, H, W) Sentinel-2 digital numbers, 0 = no data
                   threshold:float=900.)->bool:
-    """True if the Sentinel-2 image carries the +1000 offset of processing baseline >= 04.00: the 1st percentile
-    of the valid (non-zero) values of every band is >= `threshold`. Raises `ValueError` for a non-3D array."""
+    """True (bool) if the Sentinel-2 image `s2` (C, H, W) of digital numbers (0 = no data, any integer dtype) carries the
+    +1000 offset of ESA processing baseline >= 04.00: the 1st percentile of the valid (non-zero) values of every band
+    is >= `threshold` (measured on the sources: >= 1005 with the offset, <= 531 without). MMEarth's 2017-2020 Earth
+    Engine data has no offset (paper Sec. 3, supplementary A.1). Raises `ValueError` for a non-3D array."""
     s2 = np.asarray(s2)
     if s2.ndim != 3: raise ValueError(f"s2_has_offset: expected (C, H, W), got shape {s2.shape}")
     p1 = [np.percentile(b[b > 0], 1) if (b > 0).any() else np.inf for b in s2.reshape(len(s2), -1)]
     return bool(min(p1) >= threshold)
 
 def remove_s2_offset(s2:np.ndarray, offset:int=S2_OFFSET)->np.ndarray:
-    """Subtract the baseline-04.00 offset from Sentinel-2 digital numbers (C, H, W) -> uint16, keeping no-data
-    (0) at 0 and clipping valid values to >= 1 (a valid pixel must never become no-data)."""
+    """Subtract the baseline-04.00 offset `offset` (digital numbers) from Sentinel-2 digital numbers (C, H, W) -> uint16
+    of the same shape, keeping no-data (0) at 0 and clipping valid values to >= 1 (a valid pixel must never become
+    no-data): MMEarth's offset-free radiometry (paper Sec. 3, supplementary A.1). Raises nothing."""
     s2 = np.asarray(s2).astype(np.int32)
     out = np.clip(s2 - offset, 1, 65535)
     return np.where(s2 == 0, 0, out).astype(np.uint16)
@@ -136,9 +145,10 @@ def remove_s2_offset(s2:np.ndarray, offset:int=S2_OFFSET)->np.ndarray:
 def s1_orbit_pass(utc:str|datetime, # acquisition time in UTC (ISO string or datetime)
                   lon:float          # longitude of the scene in degrees east
                  )->str:
-    """'ascending' or 'descending' for a Sentinel-1 acquisition from its local solar time (UTC + lon/15 h):
-    ascending passes are near 18:00, descending near 06:00 (dawn-dusk orbit). Raises `ValueError` when the local
-    time is more than 4 h from both (not a Sentinel-1 time)."""
+    """'ascending' or 'descending' (str) for a Sentinel-1 acquisition at `utc` (ISO string or datetime, UTC) over
+    longitude `lon` (degrees east), from its local solar time (UTC + lon/15 h): ascending passes are near 18:00,
+    descending near 06:00 (dawn-dusk orbit). MMEarth keeps the closest image of each pass (paper Table 1,
+    supplementary A.1). Raises `ValueError` when the local time is more than 4 h from both (not a Sentinel-1 time)."""
     t = utc if isinstance(utc, datetime) else datetime.fromisoformat(str(utc)[:19])
     h = (t.hour + t.minute / 60 + t.second / 3600 + lon / 15) % 24
     if abs(h - 18) <= 4: return 'ascending'
@@ -146,21 +156,21 @@ def s1_orbit_pass(utc:str|datetime, # acquisition time in UTC (ISO string or dat
     raise ValueError(f"s1_orbit_pass: local solar time {h:.1f} h at lon {lon} for {utc} is far from 06:00 and 18:00")
 
 # %% ../nbs/16_sample.ipynb #08e6bc0d
-def tile_windows(size:int, tile:int=128, stride:int|None=None)->list[int]:
+def _tile_windows(size:int, tile:int=128, stride:int|None=None)->list[int]:
     """Top-left offsets of `tile`-pixel windows along an axis of `size` pixels, every `stride` (default: `tile`,
     no overlap) plus one window flush with the end if the stride does not reach it. Raises `ValueError` if
     `size < tile` or `stride < 1`."""
     stride = tile if stride is None else stride
-    if size < tile: raise ValueError(f"tile_windows: image size {size} px is smaller than the tile ({tile} px)")
-    if stride < 1: raise ValueError(f"tile_windows: stride must be >= 1, got {stride}")
+    if size < tile: raise ValueError(f"_tile_windows: image size {size} px is smaller than the tile ({tile} px)")
+    if stride < 1: raise ValueError(f"_tile_windows: stride must be >= 1, got {stride}")
     offs = list(range(0, size - tile + 1, stride))
     if offs[-1] != size - tile: offs.append(size - tile)
     return offs
 
-def center_crop(a:np.ndarray, size:int)->np.ndarray:
+def _center_crop(a:np.ndarray, size:int)->np.ndarray:
     "Centre `size` x `size` crop of the last two axes of `a` (e.g. 128 -> 64 px: offset 32). Raises `ValueError` if too small."
     h, w = a.shape[-2:]
-    if h < size or w < size: raise ValueError(f"center_crop: array of {h}x{w} px is smaller than {size} px")
+    if h < size or w < size: raise ValueError(f"_center_crop: array of {h}x{w} px is smaller than {size} px")
     i, j = (h - size) // 2, (w - size) // 2
     return a[..., i:i + size, j:j + size]
 
@@ -170,7 +180,9 @@ def tile_center_latlon(transform,          # affine transform of the image (rast
                        row:int=0, col:int=0, # top-left pixel of the window
                        height:int=128, width:int|None=None # window size in pixels
                       )->tuple[float, float]:
-    "(lat, lon) in degrees (WGS 84) of the centre of a pixel window of an image with `transform` and `crs`."
+    """(lat, lon) in degrees (WGS 84, floats) of the centre of the pixel window (`row`, `col`, `height` x `width` px;
+    width None: square) of an image with affine `transform` and `crs`, through `rasterio.warp.transform`: the location
+    MMEarth encodes as its `lat`/`lon` targets (paper Eq. 3-6). Raises `ImportError` without rasterio."""
     rio = _rasterio(); width = height if width is None else width
     x, y = transform * (col + width / 2, row + height / 2)
     lon, lat = rio.warp.transform(rio.crs.CRS.from_user_input(crs), 'EPSG:4326', [x], [y])
@@ -185,7 +197,7 @@ def _nodata_full(name, shape_hw):
     if m.is_pixel: return np.full((m.n_bands,) + tuple(shape_hw), val, dtype=m.dtype)
     return np.full((m.n_classes if m.one_hot else m.n_bands,), val, dtype=m.dtype)
 
-def empty_scene(h:int, w:int)->dict:
+def _empty_scene(h:int, w:int)->dict:
     "Every MMEarth modality as a full-size no-data array: pixel (C, h, w), image (C,), in the file dtypes."
     return {name: _nodata_full(name, (h, w)) for name in MODALITIES}
 
@@ -228,11 +240,12 @@ TERRAMESH_S2L2A_BANDS = ('B1','B2','B3','B4','B5','B6','B7','B8','B8A','B9','B11
 def read_terramind(root:str|Path, # folder `terramind` with S2L1C/, S2L2A/, S1RTC/, DEM/, LULC/, S2RGB/
                    name:str       # location file stem, e.g. '637U_59R_1_3'
                   )->list[dict]:
-    """Two scenes (L1C and L2A) of one TerraMesh location, 224 x 224 px at 10 m: S2 (13 bands, L2A B10 = 0),
-    S1 RTC VV/VH (dB) in the ascending or descending slots by `s1_orbit_pass`, `aster` from the Copernicus DEM
-    (elevation, slope), `dynamic_world` and `esa_worldcover` from the Esri LULC map. The S2 date is the `datetime`
-    tag of the S2RGB file (the same acquisition as S2L1C/S2L2A, which have no tags). Raises `FileNotFoundError`
-    naming a missing file."""
+    """Two scenes (L1C and L2A) of one TerraMesh location, 224 x 224 px at 10 m, as dicts (arrays, transform, crs, meta):
+    S2 (13, H, W) uint16 in the file band order (L2A B10 = 0), S1 RTC VV/VH (dB, float32) in the ascending or
+    descending slots by `s1_orbit_pass`, `aster` (2, H, W) int16 from the Copernicus DEM, `dynamic_world` and
+    `esa_worldcover` (1, H, W) uint8 from the Esri LULC map; the MMEarth layout of paper Table 1. The S2 date is the
+    `datetime` tag of the S2RGB file (the same acquisition as S2L1C/S2L2A, which have no tags). Raises
+    `FileNotFoundError` naming a missing file, `ValueError` for band counts other than 13 (L1C) and 12 (L2A)."""
     root = Path(root); f = {m: root/m/f'{name}.tif' for m in ('S2L1C', 'S2L2A', 'S1RTC', 'DEM', 'LULC', 'S2RGB')}
     for m, p in f.items():
         if not p.exists(): raise FileNotFoundError(f"read_terramind: {p} not found (location {name!r}, modality {m})")
@@ -245,7 +258,7 @@ def read_terramind(root:str|Path, # folder `terramind` with S2L1C/, S2L2A/, S1RT
     with rio.open(f['LULC']) as s: lulc = s.read(1)
     h, w = l1c.shape[1:]
     if l1c.shape[0] != 13 or l2a.shape[0] != 12: raise ValueError(f"read_terramind: {name}: expected 13 L1C and 12 L2A bands, got {l1c.shape[0]}, {l2a.shape[0]}")
-    base = empty_scene(h, w)
+    base = _empty_scene(h, w)
     _, lon = tile_center_latlon(tr, crs, 0, 0, h, w)
     orbit = s1_orbit_pass(s1_time, lon)
     k = 0 if orbit == 'ascending' else 4
@@ -285,9 +298,10 @@ def _ssl4eo_s1(s1_dirs, tr, crs, shape):
 
 def read_ssl4eo(root:str|Path # folder `SSL4EO-S12` with s2c/, s2a/, s1/ (one location)
                )->list[dict]:
-    """One scene per S2 product folder of an SSL4EO-S12 location (L1C from `s2c`, L2A from `s2a`), 264 x 264 px:
-    S2 bands reprojected (bilinear) to the 10 m grid of B2, S1 VV/VH of the ascending and the descending image
-    reprojected onto the same grid. Raises `FileNotFoundError` if there is no product."""
+    """One scene (dict: arrays, transform, crs, meta) per S2 product folder of an SSL4EO-S12 location (L1C from `s2c`,
+    L2A from `s2a`), 264 x 264 px: S2 bands (13, H, W) uint16 reprojected (bilinear, as paper supplementary A.1) to
+    the 10 m grid of B2, S1 VV/VH (dB, float32) of the ascending and the descending image reprojected onto the same
+    grid. Raises `FileNotFoundError` if there is no product."""
     root = Path(root)
     prods = [(k, d) for k, sub in (('l1c', 's2c'), ('l2a', 's2a')) for d in sorted(root.glob(f'{sub}/*/*')) if d.is_dir()]
     if not prods: raise FileNotFoundError(f"read_ssl4eo: no S2 product folders under {root}/s2c or {root}/s2a")
@@ -303,7 +317,7 @@ def read_ssl4eo(root:str|Path # folder `SSL4EO-S12` with s2c/, s2a/, s1/ (one lo
                     S2_type=kind, S2_DATE=date, CRS=str(crs), product_id=md.get('PRODUCT_ID'),
                     source_files=[str(rel)] + [str(p.relative_to(root.parent.parent)) for p in s1_dirs],
                     S1_source='Sentinel-1 GRD (SSL4EO-S12), VV/VH dB, reprojected bilinear to the S2 grid')
-        sc = empty_scene(*shape)
+        sc = _empty_scene(*shape)
         sc['sentinel2'] = _finish_s2(_s2_to_file_order(bands, shape), meta)
         meta['BANDS'] = _s2_bands_info(bands)
         sc['sentinel1'], meta['S1_dates'] = _ssl4eo_s1(s1_dirs, tr, crs, shape)
@@ -313,8 +327,9 @@ def read_ssl4eo(root:str|Path # folder `SSL4EO-S12` with s2c/, s2a/, s1/ (one lo
 # %% ../nbs/16_sample.ipynb #2618cdd3
 def read_majortom(root:str|Path # folder `Major-TOM-Core` with S2L2A/<row>/<cell>/<product>/B??.tif
                  )->list[dict]:
-    """One L2A scene per Major-TOM product folder (1068 x 1068 px): 12 bands reprojected (bilinear) to the 10 m
-    grid of B02, B10 = 0 (no data). Raises `FileNotFoundError` if there is no product."""
+    """One L2A scene (dict: arrays, transform, crs, meta) per Major-TOM product folder (1068 x 1068 px): 12 bands
+    reprojected (bilinear, as paper supplementary A.1) to the 10 m grid of B02, (13, H, W) uint16 with B10 = 0 (no
+    data). Raises `FileNotFoundError` if there is no product."""
     root = Path(root)
     prods = sorted(d for d in root.glob('S2L2A/*/*/*') if d.is_dir())
     if not prods: raise FileNotFoundError(f"read_majortom: no product folders under {root}/S2L2A/<row>/<cell>/")
@@ -328,7 +343,7 @@ def read_majortom(root:str|Path # folder `Major-TOM-Core` with S2L2A/<row>/<cell
                     S2_type='l2a', S2_DATE=f'{date[:4]}-{date[4:6]}-{date[6:]}', CRS=str(crs), product_id=d.name,
                     processing_baseline=re.search(r'_N(\d{4})_', d.name).group(1),
                     source_files=[str(d.relative_to(root.parent.parent))])
-        sc = empty_scene(*shape)
+        sc = _empty_scene(*shape)
         sc['sentinel2'] = _finish_s2(_s2_to_file_order(bands, shape), meta)
         meta['BANDS'] = _s2_bands_info(bands)
         scenes.append(dict(arrays=sc, transform=tr, crs=crs, meta=meta))
@@ -339,9 +354,11 @@ def cut_tiles(scene:dict,       # from `read_terramind` / `read_ssl4eo` / `read_
               windows:list,     # (row, col) top-left offsets of the tiles
               tile:int=128      # tile size in pixels
              )->tuple[dict, list, dict]:
-    """Cut `tile` x `tile` windows of a scene. Returns `(arrays, tile_ids, tile_info)`: arrays keyed by HDF5
-    dataset name with first axis = len(windows) (pixel (N, C, tile, tile), image (N, C)), tile ids
-    `<source>_<location>_<S2 type>_<date>_r<row>_c<col>` and one tile_info dict per id."""
+    """Cut `tile` x `tile` windows (top-left (row, col) pixels) of a scene. Returns `(arrays, tile_ids, tile_info)`:
+    arrays keyed by HDF5 dataset name with first axis = len(windows) (pixel (N, C, tile, tile) in the file dtypes,
+    image (N, C); `lat`/`lon`/`month` encoded as paper Eq. 3-8), tile ids `<source>_<location>_<S2
+    type>_<date>_r<row>_c<col>` and one tile_info dict per id (MMEarth-data's tile info keys). Raises `ValueError`
+    naming a window outside the scene."""
     a, meta = scene['arrays'], scene['meta']
     month = int(meta['S2_DATE'][5:7])
     out = {k: [] for k in a}; ids, info = [], {}
@@ -378,9 +395,9 @@ DEFAULT_SPLITS = {'val': ('terramind/38D_378R_2_3',), 'test': ('terramind/433D_6
 "Scenes of the val and test splits (Tanzania, Chile); everything else is train."
 
 def read_all_scenes(realdata_dir:str|Path)->list[dict]:
-    """Every scene of the three sources under `realdata_dir` (terramind/, rico-hdl-tiffs/SSL4EO-S12,
-    rico-hdl-tiffs/Major-TOM-Core, `REALDATA_SOURCES`). Raises `FileNotFoundError` saying what is missing and where it
-    comes from (`realdata_skip`)."""
+    """Every scene (list of dicts, as `read_terramind`) of the three sources under `realdata_dir` (terramind/,
+    rico-hdl-tiffs/SSL4EO-S12, rico-hdl-tiffs/Major-TOM-Core, `REALDATA_SOURCES`). Raises `FileNotFoundError` saying
+    what is missing and where it comes from (`realdata_skip`). Engineering: one call for the slow cells of the build."""
     r = Path(realdata_dir)
     if (msg := realdata_skip(r)): raise FileNotFoundError(f"read_all_scenes: {msg.replace('skipped: needs', 'needs')}")
     scenes = []
@@ -399,10 +416,11 @@ def build_sample(realdata_dir:str|Path,      # folder with terramind/ and rico-h
                  scenes:list|None=None,      # pre-read scenes (default: `read_all_scenes(realdata_dir)`)
                  **write_kwargs              # passed to `write_mmearth` (default: gzip 4 + shuffle)
                 )->dict:
-    """Build the MMEarth (128 px) and MMEarth64 (64 px centre crops) sample folders from the real files.
-    Returns {'128': Path, '64': Path, 'tile_ids': [...], 'splits': {...}}. Splits are by scene: tiles of the
-    scenes in `split_scenes['val']`/`['test']` go there, all others to 'train'. Raises `ValueError` if a split
-    names an unknown scene or a split is empty."""
+    """Build the MMEarth (128 px) and MMEarth64 (64 px centre crops, as the released MMEarth64: paper Sec. 3 and
+    supplementary) sample folders from the real files, in the released layout (chapter 01, `write_mmearth`). Returns
+    {'128': Path, '64': Path, 'tile_ids': [...], 'splits': {...}}. Splits are by scene: tiles of the scenes in
+    `split_scenes['val']`/`['test']` go there, all others to 'train'. Raises `ValueError` if a split names an unknown
+    scene or a split is empty, `FileNotFoundError` (via `read_all_scenes`) for missing sources."""
     windows = DEFAULT_WINDOWS if windows is None else windows
     split_scenes = DEFAULT_SPLITS if split_scenes is None else split_scenes
     write_kwargs = {'shuffle': True, **write_kwargs}
@@ -426,7 +444,7 @@ def build_sample(realdata_dir:str|Path,      # folder with terramind/ and rico-h
         if not rows: raise ValueError(f"build_sample: split {sp!r} is empty")
     out = Path(out_dir)
     p128 = write_mmearth(out/name_128, arrays, ids, types, tile_info=info, splits=splits, **write_kwargs)
-    small_arrays = {k: (center_crop(v, small) if MODALITIES[k].is_pixel else v) for k, v in arrays.items()}
+    small_arrays = {k: (_center_crop(v, small) if MODALITIES[k].is_pixel else v) for k, v in arrays.items()}
     off = (tile - small) // 2
     info64 = {t: dict(d, window=dict(row=d['window']['row'] + off, col=d['window']['col'] + off, size=small),
                       crop_of=f'{name_128}/{t}') for t, d in info.items()}
@@ -443,9 +461,11 @@ _OVERVIEW = [('sentinel2', 'rgb', 'S2 RGB'), ('sentinel1', 'vv', 'S1 VV'), ('ast
              ('esa_worldcover', 0, 'ESA WorldCover')]
 
 def plot_overview(ds:MMEarthDataset, items=None, panels=None, size:float=1.6, legend:bool=True):
-    """Figure with one row per item of `ds` (default: the first 4) and one column per (modality, band, label) panel
-    (default: S2 RGB, S1 VV, elevation, canopy height, Dynamic World, ESA WorldCover; those in the file); `legend`: the
-    class legends of the land-cover columns right of the figure. Returns the figure."""
+    """Figure (matplotlib) with one row per item of `ds` (default: the first 4) and one column per (modality, band,
+    label) panel (default: S2 RGB, S1 VV, elevation, canopy height, Dynamic World, ESA WorldCover; those in the file),
+    panels of `size` inches; `legend`: the class legends of the land-cover columns right of the figure. Raw values as
+    chapter 01's `show_modality` draws them (modalities of paper Table 1). Returns the figure. Raises nothing of its
+    own."""
     items = list(range(min(4, len(ds)))) if items is None else list(items)
     panels = [p for p in (panels or _OVERVIEW) if p[0] in ds.available]
     import matplotlib.pyplot as plt
@@ -476,12 +496,12 @@ def _ipywidgets():
     "The `ipywidgets` module, imported on first use (the package does not need it); `ImportError` saying how to get it."
     try: import ipywidgets
     except ImportError as e:
-        raise ImportError("explorer_widget needs ipywidgets: pip install ipywidgets (the 'widgets' extra); without it, "
+        raise ImportError("explore: the widget explorer needs ipywidgets: pip install ipywidgets (the 'widgets' extra); without it, "
                           "explore(..., static=True) or plot_overview show the same tiles as a figure") from e
     return ipywidgets
 
 # %% ../nbs/16_sample.ipynb #7fbd3329
-def explorer_widget(data, render:bool=True):
+def _explorer_widget(data, render:bool=True):
     """ipywidgets explorer (tile slider, modality dropdown, band slider) of an `MMEarthDataset` or folder; returns the
     widget. Raises `ImportError` with what to install when ipywidgets is missing."""
     W = _ipywidgets()
@@ -511,9 +531,10 @@ def explorer_widget(data, render:bool=True):
     return W.VBox([W.HBox([tile, mod, band]), out])
 
 def explore(data, static:bool|None=None, n_tiles:int=4):
-    """Explore an `MMEarthDataset` or dataset folder: an ipywidgets explorer in Jupyter, else (or `static=True`)
-    a static overview figure of the first `n_tiles` tiles (`plot_overview`), which is returned. In Jupyter without
-    ipywidgets it warns and shows the static overview."""
+    """Explore an `MMEarthDataset` or dataset folder: an ipywidgets explorer in Jupyter (returned), else (or
+    `static=True`) a static overview figure of the first `n_tiles` tiles (`plot_overview`), which is returned. In
+    Jupyter without ipywidgets it warns and shows the static overview. Raises like `MMEarthDataset` for a bad folder.
+    Engineering: one call for notebooks, scripts and static docs pages alike."""
     if static is None:
         static = not _widget_frontend()
         if not static:
@@ -521,15 +542,16 @@ def explore(data, static:bool|None=None, n_tiles:int=4):
             except ImportError as e: warnings.warn(f"{e}; showing the static overview"); static = True
     if not static:
         from IPython.display import display
-        w = explorer_widget(data); display(w); return w
+        w = _explorer_widget(data); display(w); return w
     ds = _as_dataset(data)
     return plot_overview(ds, range(min(n_tiles, len(ds))))
 
 # %% ../nbs/16_sample.ipynb #4a2db6a0
 def save_overview(folder, out='mmearth_overview.png', n_tiles:int=4, split:str|None=None, dpi:int=100)->Path:
     """Save `plot_overview` of the first `n_tiles` tiles of dataset folder `folder` (split `split`, None: all rows) as a
-    PNG of `dpi` dots per inch at `out` (parent folders created); returns its path. Raises like `MMEarthDataset` (e.g.
-    `FileNotFoundError` naming a missing folder)."""
+    PNG of `dpi` dots per inch at `out` (parent folders created); returns its Path. Raises like `MMEarthDataset` (e.g.
+    `FileNotFoundError` naming a missing folder). Engineering: a figure file can be copied off a cluster and looked at
+    anywhere."""
     import matplotlib.pyplot as plt
     ds = MMEarthDataset(folder, split=split, tasks='s2', random_crop=False)
     fig = plot_overview(ds, range(min(n_tiles, len(ds))))
@@ -544,7 +566,9 @@ def mmearth_explore(folder:str,                     # MMEarth dataset folder (<n
                     n_tiles:int=4,                  # number of tiles (rows)
                     split:str=None,                 # split to show (default: all rows of the file)
                     dpi:int=100):                   # resolution of the PNG (dots per inch)
-    """Save a static overview (tiles x modalities) of an MMEarth dataset folder as a PNG and print its path (exit status 0;
-    2 on bad input). Options may be spelt `--n-tiles` or `--n_tiles`."""
+    """Console script: save a static overview (tiles x modalities) of an MMEarth dataset folder as a PNG and print its
+    path (exit status 0; bad input: one line on stderr and `SystemExit(2)`, via `cli_errors`). Options may be spelt
+    `--n-tiles` or `--n_tiles`, and are checked against `OPTION_DOMAINS['mmearth_explore']` (chapter 09). Engineering:
+    looking at a dataset far from a notebook."""
     with cli_errors('mmearth_explore'): p = save_overview(folder, out, n_tiles, split, dpi)
     print(p)   # returns None: a console script exits with its return value, so returning the path would exit 1

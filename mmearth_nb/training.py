@@ -30,7 +30,10 @@ def no_weight_decay(name:str, p:torch.Tensor, rule:str='timm')->bool:
     return rule == 'project' and (last in ('gamma', 'beta') or 'mask_token' in name or 'log_vars' in name)
 
 def param_groups(module:nn.Module, weight_decay:float=0.05, rule:str='timm')->list[dict]:
-    "Two AdamW parameter groups of `module`: with `weight_decay` and with 0 (see `no_weight_decay`); frozen parameters skipped."
+    """Two AdamW parameter groups of `module` (list of dicts: 'params', 'weight_decay', 'name'): 'decay' with
+    `weight_decay` and 'no_decay' with 0, split by `no_weight_decay(name, p, rule)` (timm's `add_weight_decay`, called
+    by MMEarth-train `main_pretrain.py`, for `rule='timm'`); frozen parameters skipped. Raises `ValueError` for an
+    unknown `rule`."""
     decay, no_decay = [], []
     for n, p in module.named_parameters():
         if p.requires_grad: (no_decay if no_weight_decay(n, p, rule) else decay).append(p)
@@ -50,7 +53,10 @@ def make_optimizer(module:nn.Module, lr:float, weight_decay:float=0.05, betas:tu
 
 # %% ../nbs/10_training.ipynb #bb44413b
 class WarmupCosine:
-    "LR multiplier at optimizer step `s`: linear warmup (s+1)/warmup_steps, then half cosine from 1 to `min_ratio` at `total_steps`."
+    """LR multiplier (float) at optimizer step `s` (int, from 0): linear warmup (s+1)/warmup_steps, then a half cosine
+    from 1 to `min_ratio` at `total_steps` (paper Sec. 5.2: 40 warmup epochs of 200, cosine decay per iteration).
+    Chapter 06's `warmup_cosine` as an object, so that its attributes land in a `LambdaLR` state dict and a resumed
+    run knows its schedule. Raises nothing."""
     def __init__(self, total_steps:int, warmup_steps:int, min_ratio:float=0.):
         self.total_steps, self.warmup_steps, self.min_ratio = int(total_steps), int(warmup_steps), float(min_ratio)
     def __call__(self, s:int)->float:
@@ -68,7 +74,9 @@ def make_scheduler(optimizer:torch.optim.Optimizer, total_steps:int, warmup_step
 
 # %% ../nbs/10_training.ipynb #e2329cbe
 class OutputWriteError(OSError):
-    "A run's output could not be written (full or read-only disk, file-size limit); the message names the file and the OS error (`errno`)."
+    """A run's output could not be written (full or read-only disk, file-size limit); the message names the file and the
+    OS error, `errno` holds its number (int or None). An `OSError`, so `cli_errors` reports it as one line.
+    Engineering: torch's zip writer hides the OS error in the exception's context; this names it."""
     def __init__(self, msg:str, code:int|None=None): super().__init__(msg); self.errno = code   # str() is the message alone
     def __reduce__(self): return (OutputWriteError, (str(self), self.errno))                   # errno survives pickling (DDP)
 
@@ -96,9 +104,11 @@ def _diagnose(folder:Path)->int:
 
 @contextlib.contextmanager
 def writing(path:str|Path, what:str='file', kept:str|None=None):
-    """Context manager for writing `path`: an `OSError`, or torch's `RuntimeError` from its zip writer, becomes
-    `OutputWriteError("cannot write <what> <path> (ENOSPC: No space left on device); <kept>")` (with `errno`, no
-    torch traceback noise). Other exceptions pass unchanged."""
+    """Context manager for writing `path` (str or Path; `what` names it in the message, `kept` says what survives): an
+    `OSError`, or torch's `RuntimeError` from its zip writer (`inline_container.cc`), becomes
+    `OutputWriteError("cannot write <what> <path> (ENOSPC: No space left on device); <kept>")` (with `errno`, no torch
+    traceback noise). Other exceptions pass unchanged. Engineering: a full disk during a checkpoint write is one clear
+    line, not a PyTorch stack."""
     try: yield
     except OutputWriteError: raise
     except (OSError, RuntimeError) as e:
@@ -138,10 +148,12 @@ def _pid_alive(pid:int)->bool:
     return True
 
 def remove_stale_temp_files(folder:str|Path, verbose:bool=True, names:tuple|None=None)->list[str]:
-    """Delete the temporary files `.<name>.tmp-<pid>` of interrupted atomic writes in `folder` whose process is gone (or is
-    this one, which writes nothing yet), and the temporary folders of an interrupted `encoder/` export (the caller holds
-    the run folder's lock). `names`: only the temporary files of these file names, and no folders (a folder shared with
-    other writers, e.g. evaluation results). Returns their names; prints what was freed if `verbose`."""
+    """Delete the temporary files `.<name>.tmp-<pid>` of interrupted atomic writes in `folder` whose process is gone (or
+    is this one, which writes nothing yet), and the temporary folders of an interrupted `encoder/` export (the caller
+    holds the run folder's lock). `names`: only the temporary files of these file names, and no folders (a folder
+    shared with other writers, e.g. evaluation results). Returns their names (sorted list of str); prints what was
+    freed (MB) if `verbose`. Raises nothing for a missing folder (returns []). Engineering: each `kill -9` during a
+    checkpoint write leaves a checkpoint-sized temporary file."""
     folder = Path(folder)
     if not folder.is_dir(): return []
     stale = [p for p in folder.iterdir() if (m := _TMP_FILE.match(p.name)) and p.is_file()
@@ -155,11 +167,12 @@ def remove_stale_temp_files(folder:str|Path, verbose:bool=True, names:tuple|None
     return sorted(p.name for p in stale)
 
 def write_atomic(path:str|Path, data:str|bytes, what:str='file')->Path:
-    """Write `data` (str: UTF-8, newlines untouched) to `path` atomically: `.<name>.tmp-<pid>` beside it (so that
-    `remove_stale_temp_files` can tell a killed writer's leftover), fsync, `os.replace`. The file is created with mode
-    0o666 filtered by the umask, as `open()` does (0644 under umask 022; `tempfile.mkstemp` would give 0600), and the
-    folders with 0o777 and the umask. A failure leaves `path` as it was, no temporary file, and raises `OutputWriteError`
-    naming `what` and `path`. Returns `path`."""
+    """Write `data` (str: UTF-8, newlines untouched; or bytes) to `path` atomically: `.<name>.tmp-<pid>` beside it (so
+    that `remove_stale_temp_files` can tell a killed writer's leftover), fsync, `os.replace`. The file is created with
+    mode 0o666 filtered by the umask, as `open()` does (0644 under umask 022; `tempfile.mkstemp` would give 0600), and
+    the folders with 0o777 and the umask. A failure leaves `path` as it was, no temporary file, and raises
+    `OutputWriteError` naming `what` and `path`. Returns `path` (Path). Engineering: a kill never leaves a
+    half-written results file."""
     path = Path(path); tmp = path.with_name(f'.{path.name}.tmp-{os.getpid()}')
     with writing(path, what):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -174,13 +187,17 @@ def write_atomic(path:str|Path, data:str|bytes, what:str='file')->Path:
 LOCK_NAME = 'run.lock'
 
 class RunFolderInUseError(FileExistsError):
-    "Another live run holds the run folder's lock; the message names the folder and the owner (pid, host, start)."
+    """Another live run holds the run folder's lock; the message names the folder and the owner (pid, host, start). A
+    `FileExistsError`, so `cli_errors` reports it as one line. Engineering: two runs in one folder would overwrite
+    each other's checkpoints and log."""
 
 class RunLock:
-    """Exclusive lock of run folder `folder`: `<folder>/run.lock` (JSON: pid, host, start time, command), created
-    atomically with `os.open(O_CREAT | O_EXCL)`. `acquire()` raises `RunFolderInUseError` when a live process holds
-    it; a lock of a dead process on this host is reported and taken over (`took_over` holds its owner). `release()`
-    removes the lock if it is still this process's. Also a context manager."""
+    """Exclusive lock of run folder `folder` (str or Path): `<folder>/run.lock` (JSON: pid, host, start time, command),
+    created atomically with `os.open(O_CREAT | O_EXCL)`. `acquire()` raises `RunFolderInUseError` when a live process
+    holds it (or, after 5 tries, when other runs keep taking it) and `OutputWriteError` when the lock cannot be
+    written; a lock of a dead process on this host is reported and taken over (`took_over` holds its owner).
+    `release()` removes the lock if it is still this process's. Also a context manager. Engineering: one run per
+    folder, surviving `kill -9`."""
     def __init__(self, folder:str|Path): self.folder, self.took_over, self.owned = Path(folder), None, False
     @property
     def path(self)->Path: return self.folder/LOCK_NAME
@@ -303,10 +320,12 @@ from .loss import MultiTaskLoss
 
 # %% ../nbs/10_training.ipynb #e5f1dc71
 class SyncFreeMPMAE(MPMAE):
-    """Chapter 04's `MPMAE` whose `forward(image, mask=None, n_visible='auto') -> (preds, mask)` gives the sparse encoder
-    the visible patches per sample, so it finds its sites without a host sync. 'auto': known when the mask is drawn here;
-    read off a CPU mask (None where samples differ); on the CUDA path `n_visible(grid, mask_ratio)` (chapter 02), checked
-    by the encoder's asynchronous device assert. None: counted by the encoder. Same predictions as `MPMAE`."""
+    """Chapter 04's `MPMAE` (paper Sec. 4, MMEarth-train `models/fcmae.py`) whose `forward(image (B, C, H, W) float, mask
+    (B, grid, grid) bool or None, n_visible='auto') -> (preds dict, mask)` gives the sparse encoder the visible
+    patches per sample, so it finds its sites without a host sync. 'auto': known when the mask is drawn here; read off
+    a CPU mask (None where samples differ); on the CUDA path `n_visible(grid, mask_ratio)` (chapter 02), checked by
+    the encoder's asynchronous device assert. None: counted by the encoder. Same predictions as `MPMAE`. Raises
+    `ValueError` like `MPMAE.check_input` for a wrong image or mask, and for a wrong `n_visible`."""
     def visible_count(self, mask:torch.Tensor, grid:int)->int|None:
         "Visible patches per sample of `mask` (B, grid, grid) bool by the 'auto' rule, or None."
         if on_cuda_path(mask): return _n_visible(grid, self.mask_ratio)
@@ -323,16 +342,19 @@ class SyncFreeMPMAE(MPMAE):
         return self.forward_decoders(self.encoder(image, mask, n_visible=n_visible), mask), mask
 
 def sync_free_mpmae(size:str='atto', tasks='all', impl:str='sparse', patch_size:int=16, **kwargs)->SyncFreeMPMAE:
-    "Chapter 04's `mpmae` building a `SyncFreeMPMAE` (same arguments; same weights for the same seed). Raises `ValueError` for impl='dense'."
+    """Chapter 04's `mpmae` building a `SyncFreeMPMAE` (same arguments: ConvNeXt V2 `size`, `tasks`, `impl`, `patch_size`
+    in pixels; same weights for the same seed; paper Sec. 4, MMEarth-train `models/fcmae.py`). Raises `ValueError` for
+    impl='dense' (no masked forward) and as `mpmae` for unknown sizes or tasks."""
     if impl == 'dense': raise ValueError("sync_free_mpmae: impl must be 'sparse' or 'masked'; the dense ConvNeXtV2 has no masked forward")
     mk = {k: kwargs.pop(k) for k in _MPMAE_KW if k in kwargs}
     return SyncFreeMPMAE(convnextv2(size, impl=impl, patch_size=patch_size, **kwargs), select_tasks(tasks), patch_size=patch_size, **mk)
 
 # %% ../nbs/10_training.ipynb #34809e35
 class SyncFreeLoss(MultiTaskLoss):
-    """Chapter 05's `MultiTaskLoss` with `check=None` (default): class-range checks on CPU tensors, none on the CUDA path,
-    where each would read a target's min and max on the host (a bad class index then fails in `cross_entropy` as a
-    device assert). `check=True`/`False` as `MultiTaskLoss`. Same losses as `MultiTaskLoss`."""
+    """Chapter 05's `MultiTaskLoss` (paper Sec. 4.2) with `check=None` (default): class-range checks on CPU tensors, none
+    on the CUDA path, where each would read a target's min and max on the host (a bad class index then fails in
+    `cross_entropy` as a device assert). `check=True`/`False` as `MultiTaskLoss`. Same losses (float32 scalars) as
+    `MultiTaskLoss`. Raises `ValueError` like `MultiTaskLoss` for a class index out of range when checking."""
     def __init__(self, tasks='all', *args, check:bool|None=None, **kwargs):
         super().__init__(tasks, *args, **kwargs); self.check = check
     def forward(self, preds:dict, targets:dict, mask:torch.Tensor):
