@@ -39,9 +39,11 @@ EVAL_RECIPES = {
 
 # %% ../nbs/14_evaluation.ipynb #456b0b92
 def encoder_layer_id(name:str, depths:tuple, ds_offset:int=1)->int:
-    """Depth of parameter `name` of a ConvNeXt(V2) encoder counted in forward order: the stem = 0, then every
-    block `stages.i.j` and downsampling layer `downsample_layers.k` (which precedes stage `k + ds_offset`:
-    1 for `mmearth_nb.encoder`, whose stem is separate; 0 when `downsample_layers.0` is the stem)."""
+    """Depth (int) of parameter `name` of a ConvNeXt(V2) encoder counted in forward order: the stem = 0, then every
+    block `stages.i.j` and downsampling layer `downsample_layers.k` (which precedes stage `k + ds_offset`: 1 for
+    `mmearth_nb.encoder`, whose stem is separate; 0 when `downsample_layers.0` is the stem). Source: the layer-wise lr decay
+    of ConvNeXt V2 / BEiT fine-tuning that MMEarth-train `main_finetune.py` uses (`--layer_decay`); its own numbering
+    (`optim_factory.py`, `public_layer_id`) gives the stem the head's id, a bug (fidelity appendix)."""
     starts = np.cumsum([0] + [d + 1 for d in depths])   # id of the layer that starts stage i (stem / downsampling)
     m = re.search(r'stages\.(\d+)\.(\d+)', name)
     if m: return int(starts[int(m.group(1))] + 1 + int(m.group(2)))
@@ -60,10 +62,12 @@ def public_layer_id(name:str, depths:tuple)->int:
 
 def param_groups_lrd(model:nn.Module, lr:float, weight_decay:float=0.05, layer_decay:float=0.9,
                      encoder_prefix:str='encoder.', layer_ids:str='ours', wd_rule:str='project')->list[dict]:
-    """AdamW parameter groups with layer-wise lr decay (`lr * layer_decay**(L - layer)`, head at `lr`) and
-    no weight decay where `training.no_weight_decay(name, p, wd_rule)` says so (default 'project': 1-d parameters, biases,
-    GRN gamma/beta). Frozen parameters are left out.
-    `layer_ids`: 'ours' (stem = 0, `encoder_layer_id`) or 'public' (`public_layer_id`, L = sum(depths) + 1)."""
+    """AdamW parameter groups (list of dicts: 'params', 'lr', 'lr_scale', 'weight_decay', 'layer_id') with layer-wise lr
+    decay (`lr * layer_decay**(L - layer)`, head at `lr`) and no weight decay where `training.no_weight_decay(name, p,
+    wd_rule)` says so (default 'project': 1-d parameters, biases, GRN gamma/beta). Frozen parameters are left out.
+    `layer_ids`: 'ours' (stem = 0, `encoder_layer_id`) or 'public' (`public_layer_id`, L = sum(depths) + 1). Source:
+    MMEarth-train `optim_factory.py` (`param_groups_lrd`, `LayerDecayValueAssigner`), decay 0.9 in
+    `slurm_fine_tune_all.sh`. Raises `ValueError` for another `layer_ids`."""
     if layer_ids not in ('ours', 'public'): raise ValueError(f"layer_ids must be 'ours' or 'public', got {layer_ids!r}")
     enc = model.get_submodule(encoder_prefix.rstrip('.'))
     depths = tuple(len(s) for s in enc.stages)
@@ -150,7 +154,10 @@ def _loss_fn(kind, ignore_index=None, label_smoothing:float=0.):
     return nn.CrossEntropyLoss(ignore_index=-1 if ignore_index is None else ignore_index, label_smoothing=float(label_smoothing))
 
 def confusion_per_image(logits:torch.Tensor, target:torch.Tensor, n_classes:int, ignore_index:int|None=None)->torch.Tensor:
-    "Confusion matrices `(B, K, K)` int64 (rows: true class, columns: predicted) of segmentation logits `(B, K, H, W)` and targets `(B, H, W)`."
+    """Confusion matrices `(B, K, K)` int64 (rows: true class, columns: predicted) of segmentation logits `(B, K, H, W)`
+    float and targets `(B, H, W)` int; pixels with a target outside [0, K) or equal to `ignore_index` are left out. The mIoU
+    of paper §5.1 (Table 4, Cashew1k and SAcrop3k) is computed from their sum; kept per image so that `bootstrap_ci`
+    resamples images, not pixels."""
     p, t = logits.argmax(1).flatten(1), target.flatten(1).long()
     ok = (t >= 0) & (t < n_classes) & ((t != ignore_index) if ignore_index is not None else True)
     idx = torch.where(ok, t * n_classes + p, n_classes * n_classes)
@@ -159,9 +166,11 @@ def confusion_per_image(logits:torch.Tensor, target:torch.Tensor, n_classes:int,
 @torch.no_grad()
 def evaluate(model:nn.Module, dl, kind:str, n_classes:int, device='cpu', ignore_index:int|None=None,
              primary:str|None=None, what:str='model', outputs:bool=False, amp:str='none'):
-    """Metrics (`TaskMetrics.compute`) of `model` on the batches of `dl`; with `outputs`, also the per-sample outputs the
-    bootstrap needs: {'scores', 'targets'} (classification) or {'confusions'} (segmentation). Raises `NonFiniteError`
-    naming `what` for NaN/inf logits or primary metric. `amp='bf16'`: bf16 autocast on CUDA."""
+    """Metrics (`TaskMetrics.compute`: floats in [0, 1]) of `model` on the batches `(x (B, C, H, W) float, y)` of `dl`; with
+    `outputs`, also the per-sample outputs the bootstrap needs: {'scores' (N, K) float32, 'targets'} (classification) or
+    {'confusions' (N, K, K) int64} (segmentation). `amp='bf16'`: bf16 autocast on CUDA. Metrics of paper §5.1 (mAP,
+    accuracy, mIoU), as MMEarth-train `engine_finetune.py` `evaluate`. Raises `NonFiniteError` naming `what` for NaN/inf
+    logits or primary metric."""
     model.eval(); tm = TaskMetrics(kind, n_classes, ignore_index, primary); keep = {}
     for x, y in dl:
         with torch.autocast('cuda', torch.bfloat16, enabled=str(device).startswith('cuda') and amp == 'bf16'):
@@ -198,7 +207,10 @@ def train_model(model:nn.Module, train_dl, val_dl, kind:str, n_classes:int,
     `min_ratio` x the peak lr, `accum_iter` micro-batches per step; validate every `eval_every` epochs (default: ~50
     times per run) and after the last. `unfreeze=(epoch, fn)`: at the start of `epoch`, `fn()` makes more parameters
     trainable and returns their groups, added to the *same* optimizer and schedule (the public segmentation schedule).
-    `select`: 'last' or 'best_val'. `amp`: 'none' (fp32, as the public code) or 'bf16' (autocast on CUDA). Returns (state_dict selected, its validation value, history)."""
+    `select`: 'last' or 'best_val'. `amp`: 'none' (fp32, as the public code) or 'bf16' (autocast on CUDA). Returns
+    (state_dict selected (CPU tensors), its validation value (float), history (list of dicts per epoch)). Source: paper §5.2
+    (epochs, effective batch); MMEarth-train `main_finetune.py` / `engine_finetune.py` (AdamW, `helpers.adjust_learning_rate`,
+    accumulation, last epoch tested). Raises `ValueError` for another `select`, `NonFiniteError` for a NaN/inf loss."""
     if select not in ('last', 'best_val'): raise ValueError(f"select must be 'last' or 'best_val', got {select!r}")
     model.to(device)
     opt = torch.optim.AdamW(param_groups, betas=(0.9, 0.999))
@@ -232,7 +244,9 @@ def knn_scores(train_f:torch.Tensor, train_y:torch.Tensor, query_f:torch.Tensor,
     """Cosine k-NN class scores `(Q, n_classes)` float64 for `query_f` (Q, D) from `train_f` (N, D) with labels `train_y`
     (multiclass (N,) ints, multilabel (N, K) 0/1): the `k` nearest (cosine) vote with weight (1 + cos) / 2; a class's score
     is its weighted vote share, exactly 1.0 where all `k` neighbours carry it and 0.0 where none does (ties kept exact for
-    the AP). With `counts=True` also returns `(Q, n_classes)` int64: how many of the `k` neighbours carry each class (`knn_predict`)."""
+    the AP). With `counts=True` also returns `(Q, n_classes)` int64: how many of the `k` neighbours carry each class
+    (`knn_predict`). Source: not in the paper; the frozen-feature k-NN probe of the GEO-Bench leaderboard and of DINO
+    (Caron et al. 2021). Raises `ValueError` for a segmentation `kind`."""
     if kind not in ('multiclass', 'multilabel'): raise ValueError(f"k-NN needs a classification task, got {kind!r}")
     Y = F.one_hot(train_y.long(), n_classes).double() if kind == 'multiclass' else train_y.double()
     tf, k, out, cnt = F.normalize(train_f.double(), dim=1), min(int(k), len(train_f)), [], []
@@ -247,8 +261,8 @@ def knn_scores(train_f:torch.Tensor, train_y:torch.Tensor, query_f:torch.Tensor,
 def knn_predict(counts:torch.Tensor, k:int, kind:str='multilabel', scores:torch.Tensor|None=None)->torch.Tensor:
     """Predicted labels from `knn_scores(..., counts=True)`. Multi-label `(Q, K)` bool: a label is predicted when at least
     half of the `k` neighbours carry it (BR-kNN-a, Spyromitros, Tsoumakas & Vlahavas, SETN 2008; scikit-multilearn
-    `BRkNNaClassifier`: "assigns the labels that are assigned to at least half of the neighbors"); `k` = the neighbours
-    used, `min(k, n_train)`. Multi-class `(Q,)`:
+    `BRkNNaClassifier`: "assigns the labels that are assigned to at least half of the neighbors"; for odd `k` the majority
+    vote of scikit-learn's `KNeighborsClassifier`); `k` = the neighbours used, `min(k, n_train)`. Multi-class `(Q,)` int64:
     the class of largest weighted vote (`scores`)."""
     if kind == 'multiclass': return scores.argmax(1)
     return 2 * counts >= int(k)
@@ -277,7 +291,8 @@ def fit_logreg(X:torch.Tensor, y:torch.Tensor, n_classes:int, kind:str, l2:float
     return W.detach(), b.detach(), mean, std
 
 def logreg_logits(f:torch.Tensor, W, b, mean, std)->torch.Tensor:
-    "Logits `(N, K)` float64 of features `f` (N, D) under a `fit_logreg` model, on one thread."
+    """Logits `(N, K)` float64 of features `f` (N, D) under a `fit_logreg` model (standardised with its `mean`, `std`),
+    on one thread. Engineering: the evaluation half of `fit_logreg`, kept apart so that validation and test share it."""
     with fixed_threads(1): return ((f.double() - mean) / std) @ W + b
 
 LOGREG_L2 = tuple(10. ** e for e in range(-6, 3))
@@ -287,7 +302,9 @@ LOGREG_L2 = tuple(10. ** e for e in range(-6, 3))
 def logreg_probe(f_tr, y_tr, f_va, y_va, f_te, n_classes:int, kind:str, l2_grid=LOGREG_L2, primary:str|None=None,
                  max_iter:int=200)->dict:
     """Fit `fit_logreg` for every `l2` of `l2_grid`, keep the best on the validation split (`outputs_metrics` of the float64
-    logits; the first of equal values). Returns {'l2', 'val_by_l2', 'test_scores', 'val_scores'} (logits, float64)."""
+    logits; the first of equal values). Features `(N, D)` float, labels as `knn_scores`. Returns {'l2', 'val_by_l2',
+    'test_scores', 'val_scores'} (logits, float64). Source: not in the paper; the logistic-regression probe of the GEO-Bench
+    leaderboard and torchgeo-bench, with the L2 strength chosen on `valid`, never on `test`."""
     best, val_by = None, {}
     primary = TaskMetrics(kind, n_classes, primary=primary).primary
     for l2 in l2_grid:
@@ -338,7 +355,9 @@ def outputs_metrics(out:dict, kind:str, idx:torch.Tensor|None=None)->dict:
     'targets', optional 'pred'}, so that the point estimate and its bootstrap interval (`bootstrap_ci`) share them.
     Multi-label: 'mAP' (mean `average_precision_per_class` over classes with a positive), 'AP_per_class', 'n_classes_ap',
     'micro_f1' of `pred` (N, K) bool (default `scores > 0`: sigmoid(logit) > 0.5, without a float32 sigmoid that
-    saturates), 'labels_pred_per_image', 'labels_true_per_image'. Multi-class: 'acc' of `pred` (default argmax)."""
+    saturates), 'labels_pred_per_image', 'labels_true_per_image'. Multi-class: 'acc' of `pred` (default argmax). Metrics
+    are fractions in [0, 1]. Source: paper §5.1 (mAP on BigEarth20k, accuracy on So2Sat20k); micro-F1 as MMEarth-train
+    `engine_finetune.py` `eval_metrics_generator` and the GEO-Bench leaderboard."""
     idx = torch.arange(len(out['scores'])) if idx is None else idx
     s, y = out['scores'][idx], out['targets'][idx]
     p = out['pred'][idx] if out.get('pred') is not None else (s.argmax(1) if kind == 'multiclass' else s > 0)
@@ -359,8 +378,10 @@ def _metric_on(kind, n_classes, primary, out, idx):
     return outputs_metrics(out, kind, idx)[primary]
 
 def bootstrap_ci(out:dict, kind:str, n_classes:int, primary:str, n_boot:int=1000, seed:int=0, level:float=0.95)->tuple[float, float]:
-    """Percentile-bootstrap `level` interval `(low, high)` of the `primary` test metric, resampling test images (`out` from
-    `evaluate(outputs=True)` or a probe: the same outputs the point estimate `outputs_metrics(out)` comes from)."""
+    """Percentile-bootstrap `level` interval `(low, high)` (floats, the metric's units) of the `primary` test metric,
+    resampling test images `n_boot` times with a `seed` of its own (`out` from `evaluate(outputs=True)` or a probe: the same
+    outputs the point estimate `outputs_metrics(out)` comes from). Engineering: the paper reports one number per cell
+    without an interval (Table 4); a test split of a few hundred images moves by points."""
     n = len(next(iter(out.values())))
     g = torch.Generator().manual_seed(seed)
     vals = np.array([_metric_on(kind, n_classes, primary, out, torch.randint(0, n, (n,), generator=g)) for _ in range(n_boot)])
@@ -529,10 +550,13 @@ def evaluate_task(make_encoder,                 # callable(drop_path_rate) -> fr
                   ignore_index:int|None=None, device='auto', num_workers:int=0, seed:int=0, log=print,
                   keep_model:bool=False, n_boot:int=1000,
                   feature_cache:dict|None=None)->dict:  # frozen features shared between runs (see `_features`)
-    """Train and test one (encoder, task, partition, mode). Returns a dict with the test metrics ('test'), the
-    validation metrics of the selected weights ('val'), 'history' (per epoch), the resolved hyper-parameters, 'metric'
-    (the primary metric name), 'test_ci' (bootstrap 95% interval, `n_boot` resamples; 0: none) and, with `keep_model`, the trained 'model' and the test 'outputs'. Paper Sec. 5.1-5.2; options in EVAL_RECIPES and
-    the fidelity appendix. Raises `ValueError` for a bad option, `NonFiniteError` naming the checkpoint for NaN/inf."""
+    """Train and test one (encoder, task, partition, mode). Returns a dict with the test metrics ('test', fractions in
+    [0, 1]), the validation metrics of the selected weights ('val'), 'history' (per epoch), the resolved hyper-parameters,
+    'metric' (the primary metric name), 'test_ci' (bootstrap 95% interval, `n_boot` resamples; 0: none) and, with
+    `keep_model`, the trained 'model' and the test 'outputs'. Source: paper §5.1-5.2 and Table 4; where the paper is silent
+    MMEarth-train `main_finetune.py` and its slurm scripts (`EVAL_RECIPES`, the fidelity appendix). Raises `ValueError` for
+    a bad option, `NonFiniteError` naming the checkpoint for NaN/inf, and the dataset's errors (`GeoBenchReadError`,
+    `FileNotFoundError`) for a missing or broken task."""
     opts = dict(locals()); _check_options(mode, opts)
     device, what = _resolve_device(device), str(getattr(make_encoder, 'checkpoint', 'encoder'))
     torch.manual_seed(seed); np.random.seed(seed)
@@ -580,7 +604,9 @@ def check_finite_weights(module:nn.Module, what:str):
     if bad: raise NonFiniteError(f"{what}: non-finite weights in {', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}")
 
 def set_grn_eps(encoder:nn.Module, eps:float)->nn.Module:
-    "Set the epsilon of every GRN of `encoder` (and its `grn_eps`)."
+    """Set the epsilon of every GRN of `encoder` (and its `grn_eps`); returns `encoder`, changed in place. Source: MMEarth-train
+    `models/sparse_norm_layers.py` (pretraining, 1e-6) against `models/norm_layers.py` (dense fine-tuning model, 1e-4):
+    `grn_eps=1e-4` reproduces the public evaluation (fidelity appendix)."""
     from mmearth_nb.encoder import GRN
     for m in encoder.modules():
         if isinstance(m, GRN): m.eps = eps
@@ -616,8 +642,10 @@ def encoder_factory(checkpoint='random',        # 'random', 'random:<seed>', or 
 
 # %% ../nbs/14_evaluation.ipynb #e1a7c009
 def content_hash(src, n:int=12)->str:
-    """First `n` hex digits of the SHA-256 of an encoder: a file's bytes; a folder's files (relative name and bytes, sorted by
-    name; a Hub-style `encoder/`); or a state dict (names, dtypes, shapes and bytes of its tensors: a 'random' encoder)."""
+    """First `n` hex digits (str) of the SHA-256 of an encoder: a file's bytes (as `sha256sum` prints); a folder's files
+    (relative name and bytes, sorted by name; a Hub-style `encoder/`); or a state dict (names, dtypes, shapes and bytes of
+    its tensors: a 'random' encoder). Engineering: names the evaluated encoder in results rows, whatever its label.
+    Raises `FileNotFoundError` for a missing path."""
     h = hashlib.sha256()
     if isinstance(src, dict):
         for k, v in src.items(): h.update(f"{k}:{v.dtype}:{tuple(v.shape)}".encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
@@ -659,8 +687,9 @@ def write_bigearthnet_sample(npz:str|Path,                # ben_v1_30.npz: s2 (N
                              name:str='m-bigearthnet-sample',
                              n_train:int=20, n_valid:int=5, seed:int=0)->Path:
     """Write the BigEarthNet v1 patches of `npz` as a GEO-Bench multi-label task (43 classes), bands at native
-    resolution where lossless, gzip. Copies LICENSE* files found beside `npz`. Raises `ValueError` for an
-    unknown class name or band."""
+    resolution where lossless, gzip. Copies LICENSE* files found beside `npz`. Returns the task folder. Source: the layout of
+    GEO-Bench's `m-bigearthnet` (paper §5.1), written with the `geobench` writer API. Raises `FileNotFoundError` for a
+    missing `npz`, `ValueError` for an unknown class name or band."""
     npz = Path(npz)
     if not npz.exists(): raise FileNotFoundError(f"{npz} not found (30 BigEarthNet v1 patches as .npz: s2, s2_bands, labels43, names; made from configilm's mock data)")
     d = np.load(npz)

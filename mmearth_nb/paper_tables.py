@@ -82,9 +82,10 @@ _CKPT_HINT = ("the released folders pt-<input>_<model>_<data>_<loss>_<size>-<pat
               "link in the MMEarth-train README (https://github.com/vishalned/MMEarth-train#model-checkpoints)")
 
 def find_released(folder:str|Path)->tuple[list[ReleasedRun], list[str]]:
-    """The released checkpoints under `folder` (a folder of `pt-*` folders, or one such folder): `(runs, skipped)`, `skipped`
-    one reason per `pt-*` folder left out (RGB or ImageNet input, no or several `.pth` files, a name not in the released format).
-    Raises `FileNotFoundError` naming `folder` when it is missing or holds no usable checkpoint."""
+    """The released checkpoints under `folder` (a folder of `pt-*` folders, or one such folder): `(runs, skipped)`,
+    `runs` a list of `ReleasedRun`, `skipped` one reason (str) per `pt-*` folder left out (RGB or ImageNet input, no or
+    several `.pth` files, a name not in the released format). Source: MMEarth-train README ('CHECKPOINT FOLDER FORMAT' and
+    its table of checkpoints). Raises `FileNotFoundError` naming `folder` when it is missing or holds no usable checkpoint."""
     root = Path(folder).expanduser()
     if not root.is_dir(): raise FileNotFoundError(f"--checkpoints {root}: no such folder; expected {_CKPT_HINT}")
     dirs = [root] if root.name.startswith('pt-') else sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith('pt-'))
@@ -159,7 +160,8 @@ def compare_rows(rows:list[dict], runs:list, tasks:dict, fidelities=('public', '
 
 # %% ../nbs/29_paper_tables.ipynb #6dad94d0
 def comparison_markdown(comp:list[dict], fidelities=('public', 'paper'), tolerance:float=2.0)->str:
-    "The side-by-side table of `compare_rows` as Markdown, with the tolerance stated above it."
+    """The side-by-side table of `compare_rows` as Markdown (str): the paper's Table 4 / Table A3 number beside each
+    protocol's mean ± std over seeds (in %), the difference and whether it is within the tolerance, stated above it."""
     f1 = lambda x: '-' if x == '' or x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1f}"
     L = [f"Test metric in %, mean ± std over seeds (n). Within = |mean - paper| <= {tolerance:g} pp; "
          f"{tolerance + APPROX_EXTRA_PP:g} pp where the paper's row was pretrained at another size or on other data (*).", '',
@@ -177,7 +179,8 @@ def comparison_markdown(comp:list[dict], fidelities=('public', 'paper'), toleran
     return '\n'.join(L) + '\n'
 
 def comparison_csv(comp:list[dict])->str:
-    "The rows of `compare_rows` as CSV text (one line per checkpoint and column)."
+    """The rows of `compare_rows` as CSV text (str; one line per checkpoint and Table 4 column, the header from the
+    first row's keys; '' for no rows)."""
     buf = io.StringIO()
     if comp:
         w = csv.DictWriter(buf, fieldnames=list(comp[0])); w.writeheader(); w.writerows(comp)

@@ -26,19 +26,23 @@ FIDELITIES = {'both': ('public', 'paper'), 'public': ('public',), 'paper': ('pap
 
 @dataclass(frozen=True)
 class Cell:
-    "One run of the experiment."
+    """One run of the experiment: (checkpoint, task, mode, fidelity, seed), one cell of Table 4 under one protocol and
+    seed; `key` is that tuple."""
     checkpoint: str; task: str; mode: str; fidelity: str; seed: int
     @property
     def key(self)->tuple: return (self.checkpoint, self.task, self.mode, self.fidelity, self.seed)
 
 def table4_cells(runs:list, tasks:dict, fidelities=('public', 'paper'), seeds:int=1)->list[Cell]:
-    "Every cell, seed by seed (a partial run has every checkpoint's first seed), then fidelity, checkpoint, task, mode."
+    """Every cell (list of `Cell`) of Table 4 for `runs` x `tasks` ({task: modes}) x `fidelities` x seeds 0 .. `seeds`-1,
+    seed by seed (a partial run has every checkpoint's first seed), then fidelity, checkpoint, task, mode. Raises
+    `ValueError` for `seeds` < 1."""
     if seeds < 1: raise ValueError(f"--seeds must be >= 1, got {seeds}")
     return [Cell(r.name, t, m, f, s) for s in range(seeds) for f in fidelities for r in runs for t, ms in tasks.items() for m in ms]
 
 def rank_world(env:dict|None=None)->tuple[int, int, int]:
-    """(rank, world size, local rank) from torchrun (`RANK`, `WORLD_SIZE`, `LOCAL_RANK`) or Slurm (`SLURM_PROCID`,
-    `SLURM_NTASKS`, `SLURM_LOCALID`); (0, 1, 0) otherwise. `ValueError` for an inconsistent pair."""
+    """(rank, world size, local rank) ints from torchrun (`RANK`, `WORLD_SIZE`, `LOCAL_RANK`) or Slurm (`SLURM_PROCID`,
+    `SLURM_NTASKS`, `SLURM_LOCALID`) in `env` (default `os.environ`); (0, 1, 0) otherwise. Engineering: the environment
+    conventions of PyTorch's `torch.distributed.run` and of Slurm. Raises `ValueError` for a rank outside the world."""
     e = os.environ if env is None else env
     if 'RANK' in e and 'WORLD_SIZE' in e: r, w, l = int(e['RANK']), int(e['WORLD_SIZE']), int(e.get('LOCAL_RANK', 0))
     elif 'SLURM_PROCID' in e and 'SLURM_NTASKS' in e: r, w, l = int(e['SLURM_PROCID']), int(e['SLURM_NTASKS']), int(e.get('SLURM_LOCALID', 0))
@@ -47,7 +51,8 @@ def rank_world(env:dict|None=None)->tuple[int, int, int]:
     return r, w, l
 
 def cells_of_rank(cells:list, rank:int, world:int)->list:
-    "The cells rank `rank` of `world` runs: `cells[rank::world]`."
+    """The cells rank `rank` of `world` runs: `cells[rank::world]`. Engineering: a round-robin split needs no process
+    group; the ranks only share the output folder."""
     return cells[rank::world]
 
 # %% ../nbs/21_reproduce.ipynb #9df4e777
@@ -60,8 +65,10 @@ def _n_validations(epochs:int)->int:
     return sum(1 for e in range(epochs) if (e + 1) % ev == 0 or e + 1 == epochs)
 
 def cell_passes(kind:str, mode:str, n:tuple, side:int, epochs:int, frozen_epochs:int=0, lp_frozen_mode:str='eval')->float:
-    """Cost of one cell in forward-backward passes of a 112 px sample. `n` = (train, valid, test) sizes, `side` the input
-    size in px. A forward pass is a third of a forward-backward; the U-Net counts twice (its decoder at full resolution)."""
+    """Cost (float) of one cell in forward-backward passes of a 112 px sample. `n` = (train, valid, test) sizes, `side` the
+    input size in px, `epochs` / `frozen_epochs` of the recipe (paper §5.2: 100; segmentation 50 + 150). A forward pass is a
+    third of a forward-backward; the U-Net counts twice (its decoder at full resolution). Engineering: a cost model for the
+    time estimate."""
     s = (side / 112) ** 2 * (2 if kind == 'segmentation' else 1)
     tr, va, te = n
     fwd = lambda k: k * s / 3
@@ -82,7 +89,8 @@ def task_sizes(task:str, root)->tuple[tuple, int, str]:
     return tuple(len(part.get(s, [])) for s in ('train', 'valid', 'test')), int(max(specs.patch_size)), _label_kind(specs.label_type)[0]
 
 def measure_sample_ms(device='cpu', side:int=112, batch:int=64, steps:int=3)->float:
-    "Measured forward + backward time (ms per sample) of a random Atto classifier at `side` px, batch `batch`, median of `steps` after one warm-up step."
+    """Measured forward + backward time (float, ms per sample) of a random Atto classifier at `side` px on `device`, batch
+    `batch`, median of `steps` after one warm-up step. Engineering: the figure `estimate_seconds` scales."""
     import torch
     from mmearth_nb.encoder import convnextv2
     from mmearth_nb.probe import EncoderClassifier
@@ -96,12 +104,14 @@ def measure_sample_ms(device='cpu', side:int=112, batch:int=64, steps:int=3)->fl
     return 1000 * float(np.median(ts)) / batch
 
 def duration(s:float)->str:
-    "Seconds as '42 s', '12.5 min' or '3.2 h'."
+    """Seconds (float) as '42 s', '12.5 min' or '3.2 h'. Engineering: how the estimates are printed."""
     return f"{s:.0f} s" if s < 90 else (f"{s / 60:.1f} min" if s < 5400 else f"{s / 3600:.1f} h")
 
 def estimate_seconds(cells:list, root, settings:dict, sample_ms:float)->tuple[float, dict]:
-    """Estimated seconds on one GPU of `cells` (see `cell_passes`), and the seconds per task. `settings` may fix
-    'epochs' / 'frozen_epochs' (default: chapter 14's EVAL_RECIPES); the LP mode of each fidelity is read from chapter 20's table."""
+    """Estimated seconds (float) on one GPU of `cells` (see `cell_passes`), and the seconds per task ({task: float}), at
+    `sample_ms` ms per 112 px sample. `settings` may fix 'epochs' / 'frozen_epochs' (default: chapter 14's `EVAL_RECIPES`,
+    paper §5.2); the LP mode of each fidelity is read from chapter 20's table. Raises `FileNotFoundError` for a missing task
+    (`task_sizes`)."""
     from mmearth_nb.evaluation import EVAL_RECIPES
     from mmearth_nb.fidelity import fidelity_overrides
     sizes, per_task = {}, {}
@@ -117,16 +127,21 @@ def estimate_seconds(cells:list, root, settings:dict, sample_ms:float)->tuple[fl
 
 # %% ../nbs/21_reproduce.ipynb #3010b0bc
 def results_of(output)->list[dict]:
-    "Every row of every rank's results file under `output/runs/` (chapter 27's results.csv layout)."
+    """Every row (list of dicts) of every rank's results file under `output/runs/` (chapter 27's results.csv layout).
+    Engineering: each rank writes its own file, so the ranks never share one while they run. Raises `ForeignFileError` for
+    a results.csv of another layout."""
     from mmearth_nb.results import read_results
     return [r for d in sorted((Path(output)/'runs').glob('rank*')) if d.is_dir() for r in read_results(d)]
 
 def done_keys(rows:list[dict])->set:
-    "Keys (checkpoint, task, mode, fidelity, seed) of the finished cells among `rows` (the `default` partition)."
+    """Keys (checkpoint, task, mode, fidelity, seed) of the finished cells among `rows` (the `default` partition), a set of
+    tuples. Engineering: what a resumed run skips."""
     return {(r['checkpoint'], r['task'], r['mode'], r.get('fidelity') or 'paper', int(r['seed'])) for r in rows if r.get('partition') == 'default'}
 
 def check_settings(output, settings:dict, write:bool=True):
-    "`ValueError` if `output/settings.json` records other `settings`; else write them (when `write`)."
+    """Compare the `settings` (dict: epochs, batch size, partition) with those `output/settings.json` records; write them
+    when there are none (and `write`). Engineering: one folder holds one experiment, so results of other settings are never
+    mixed. Raises `ValueError` naming each setting that differs."""
     p = Path(output)/'settings.json'
     if p.exists():
         old = json.loads(p.read_text())
@@ -249,7 +264,8 @@ def pretrain_recipe(row:str='all', gpus:int=1, nodes:int=1, data:str|None=None, 
 
 # %% ../nbs/21_reproduce.ipynb #7c3803b3
 def recipe_text(r:dict)->str:
-    "What `mmearth_reproduce pretrain` prints for a `pretrain_recipe`."
+    """What `mmearth_reproduce pretrain` prints for a `pretrain_recipe` (str, lines ending in a newline): the Table 4 row,
+    the settings of paper §5.2, the torchrun and srun lines, the expected GPU-hours and data workers."""
     P, world = PAPER_PRETRAIN, r['world']
     v = DATASET_VERSIONS[r['dataset']]
     return '\n'.join([
@@ -304,7 +320,9 @@ SUBCOMMANDS = {'table4': hyphen_cli(_mmearth_reproduce_table4), 'pretrain': hyph
 
 def mmearth_reproduce(*argv):
     """Console entry point `mmearth_reproduce {table4,pretrain} [options]` (`argv` given: used instead of the command line).
-    An unknown or missing subcommand prints the usage and exits with status 2."""
+    An unknown or missing subcommand prints the usage and raises `SystemExit` with status 2 (`-h` / `--help` print it and
+    return); a subcommand's user errors are one line and status 2 (`hyphen_cli`). Engineering: two commands under one
+    script, as `git`-style subcommands."""
     args, prog = (list(argv), 'mmearth_reproduce') if argv else (sys.argv[1:], Path(sys.argv[0]).name)
     if not args or args[0] not in SUBCOMMANDS:
         print(f"usage: {prog} {{{','.join(SUBCOMMANDS)}}} [--help] [options]\n  table4    Table 4 from the released checkpoints on GEO-Bench"

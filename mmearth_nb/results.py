@@ -27,7 +27,8 @@ RESULT_FIELDS = ['time', 'checkpoint', 'model', 'task', 'partition', 'mode', 'me
 _MIN_FIELDS = 8   # time ... test: a results.csv whose header is RESULT_FIELDS[:n], n >= 8, is ours (earlier layouts had fewer columns)
 
 class ForeignFileError(FileExistsError):
-    "An output file exists that this project did not write (another layout): it is left untouched; the message names it."
+    """An output file exists that this project did not write (another layout): it is left untouched; the message names it.
+    Engineering: results files are only ever rewritten when they are ours (a `FileExistsError`)."""
 
 def _foreign(p:Path, got, expected:str):
     raise ForeignFileError(f"{p} exists and was not written by mmearth_eval ({got}; expected {expected}): it is left "
@@ -35,7 +36,8 @@ def _foreign(p:Path, got, expected:str):
 
 def check_results_files(out_dir:str|Path):
     """Raise `ForeignFileError` naming the file if `out_dir` holds a results.csv, results.md or leaderboard.csv that is not in
-    this project's layout (another header): they are never rewritten."""
+    this project's layout (another header): they are never rewritten. Returns None. Engineering: an `--output` folder may
+    hold someone else's files."""
     out = Path(out_dir)
     if (p := out/'results.csv').exists():
         with open(p, newline='') as f: h = next(csv.reader(f), None)
@@ -49,15 +51,17 @@ def check_results_files(out_dir:str|Path):
 def _atomic_write(path:Path, text:str): write_atomic(path, text, 'the evaluation output')
 
 def read_results(out_dir:str|Path)->list[dict]:
-    "Rows of `out_dir/results.csv` (empty list if absent). Raises `ForeignFileError` for a results.csv of another layout."
+    """Rows of `out_dir/results.csv` as a list of dicts of strings (empty list if absent). Engineering: the csv module's
+    reading, after `check_results_files`. Raises `ForeignFileError` for a results.csv of another layout."""
     p = Path(out_dir)/'results.csv'
     if not p.exists(): return []
     check_results_files(out_dir)
     with open(p, newline='') as f: return list(csv.DictReader(f))
 
 def result_row(info:dict, checkpoint:str, model:str, path:str='', sha256:str='')->dict:
-    """One results.csv row from an `evaluate_task` result; `checkpoint` is the label, `path` and `sha256` (`content_hash`)
-    identify the encoder. Options a mode does not have (k-NN: lr, epochs, ...) are left empty."""
+    """One results.csv row (dict of strings, keys `RESULT_FIELDS`; metrics as fractions with 6 decimals) from an
+    `evaluate_task` result; `checkpoint` is the label, `path` and `sha256` (`content_hash`) identify the encoder. Options a
+    mode does not have (k-NN: lr, epochs, ...) are left empty. One cell of the paper's Table 4 per (task, mode)."""
     t, e = info['test'], lambda k, fmt='{}': '' if info.get(k) is None else fmt.format(info[k])
     return dict(time=time.strftime('%Y-%m-%dT%H:%M:%S'), checkpoint=checkpoint, model=model, task=info['task'],
                 partition=info['partition'], mode=info['mode'], metric=info['metric'], test=f"{t[info['metric']]:.6f}",
@@ -94,8 +98,9 @@ def _f(x):
     except (TypeError, ValueError): return float('nan')
 
 def results_markdown(rows:list[dict])->str:
-    """Table-4 layout (rows = checkpoint (model), columns = task [partition] FT/LP in %, mean over seeds) and the
-    per-run table (mean ± std over seeds, bootstrap 95% interval), from results.csv rows."""
+    """Markdown (str) of results.csv rows: the Table 4 layout of the paper (rows = checkpoint (model), columns = task
+    [partition] FT/LP in %, mean over seeds) when there are LP/FT runs, and the per-run table (mean ± std over seeds,
+    bootstrap 95% interval, in %). The latest row of each (encoder, task, partition, mode, seed) counts."""
     by = _by_key(rows)
     mean = lambda k: None if k not in by else 100 * np.mean([_f(r['test']) for r in by[k]])
     cols = list(dict.fromkeys((r['task'], r['partition']) for r in rows if r['mode'] in ('lp', 'ft')))
@@ -170,7 +175,8 @@ def results_lock(out_dir:str|Path):
     evaluations keep every row. Holding it, removes what dead writers left: temporary files (`remove_stale_temp_files`:
     `.<name>.tmp-<pid>` of a dead pid; and earlier versions' `results.csv.XXXXXXXX.tmp`, only ever written under this
     lock). The lock file is deleted on release (a waiter that then holds the deleted file's lock tries again on the path),
-    so none is left behind after a run; one left by a killed process is taken and deleted by the next."""
+    so none is left behind after a run; one left by a killed process is taken and deleted by the next. Engineering: POSIX
+    advisory locking; without `fcntl` (Windows) the block runs unlocked."""
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir/'results.csv.lock'
     while True:
@@ -192,8 +198,9 @@ def results_lock(out_dir:str|Path):
 
 def append_results(out_dir:str|Path, new_rows:list[dict])->list[dict]:
     """Append rows to `out_dir/results.csv` (atomic rewrite under `results_lock`, existing rows kept, also those another
-    process appends at the same time) and regenerate `results.md` and `leaderboard.csv`. Returns all rows. Raises
-    `ForeignFileError` (nothing written) if one of these files exists in another layout (`check_results_files`)."""
+    process appends at the same time) and regenerate `results.md` and `leaderboard.csv`. Returns all rows (list of dicts).
+    Engineering: an interrupted run cannot leave half a table. Raises `ForeignFileError` (nothing written) if one of these
+    files exists in another layout (`check_results_files`)."""
     import io
     with results_lock(out_dir):
         rows = read_results(out_dir) + list(new_rows)
@@ -223,8 +230,9 @@ def run_geobench_eval(checkpoint='random', model='convnextv2_atto', tasks='all',
     go to `evaluate_task`; `fidelity='public'` fills every option not given with `mmearth_nb.fidelity.fidelity_overrides('public',
     'eval')`. Modes: lp, ft, knn (= knn5,knn20), knn<k>, logreg. `seeds` (e.g. '0,1,2'): every run repeated per seed.
     Also writes `output/leaderboard.csv` (GEO-Bench leaderboard layout). Rows and history name the encoder by label, path
-    and `content_hash`. Returns the new rows. Raises early for a wrong task name, a missing GEO-Bench, an unknown mode, a
-    bad checkpoint or an output file this project did not write (`ForeignFileError`)."""
+    and `content_hash`. Returns the new rows. The protocol of paper §5 (Table 4). Raises early: `ValueError` for an unknown
+    mode or fidelity, `KeyError` / `FileNotFoundError` for a wrong task name or a missing GEO-Bench, the checkpoint errors of
+    `encoder_factory`, `ForeignFileError` for an output file this project did not write."""
     from mmearth_nb.fidelity import fidelity_overrides
     train_kw = {k: v for k, v in train_kw.items() if v is not None}
     for k, v in fidelity_overrides(fidelity, 'eval').items(): train_kw.setdefault(k, v)   # explicit options win
