@@ -406,7 +406,7 @@ def _lp_head_groups(head, lr, wd, wd_rule:str='project'):
 
 def _features(make_encoder, splits, H, device, num_workers, what):
     """(encoder, [(features, targets) per split]) of the frozen encoder, from `H['feature_cache']` when it holds them
-    (one `run_geobench_eval` call extracts each split once for all its LP / k-NN / logreg runs and seeds). The extraction
+    (one `run_geobench_eval` call of chapter 27 extracts each split once for all its LP / k-NN / logreg runs and seeds). The extraction
     leaves the global RNG alone (a DataLoader draws from it): a run's seed means the same whether features were cached."""
     cache, enc = H.get('feature_cache'), make_encoder(0.)
     key = lambda d: (id(make_encoder), d.task, d.partition, d.split, d.norm, d.stats_scale, d.input_size, getattr(d, 'band_order', 'name'))
