@@ -4,149 +4,46 @@
 
 # %% ../nbs/21_reproduce.ipynb #2b9848e0
 from __future__ import annotations
-import os, re, sys, csv, io, json, math, time
-from dataclasses import dataclass, field
+import os, sys, json, math, time
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 from fastcore.script import call_parse
 from .training import write_atomic
 from .cli import hyphen_cli
-from .probe import GEOBENCH_TASKS
+from .paper_tables import (ReleasedRun, find_released, table4_tasks, compare_rows, comparison_markdown,
+                                      comparison_csv, TABLE4_PRETRAIN, PAPER_PRETRAIN)
 from .geobench_data import geobench_root, task_dir
 from .modalities import DATASET_VERSIONS, select_tasks
 
 # %% auto #0
-__all__ = ['TABLE4_COLUMNS', 'PAPER_RESULTS', 'PAPER_SOURCE', 'PAPER_PRETRAINING', 'RELEASED_FOLDER', 'ROW_OF_INPUT',
-           'ROW_OF_ALL_MOD', 'TABLE4_TASKS', 'EXTRA_TASKS', 'FIDELITIES', 'ASSUMED_SAMPLE_MS', 'PROTOCOLS',
-           'COLUMN_PREFIX', 'APPROX_EXTRA_PP', 'TABLE4_PRETRAIN', 'PLANNING_TILES_PER_S', 'MEASURED_WORKER_TILES_PER_S',
-           'PAPER_PRETRAIN', 'SUBCOMMANDS', 'paper_value', 'ReleasedRun', 'released_run', 'find_released', 'Cell',
-           'table4_tasks', 'table4_cells', 'rank_world', 'cells_of_rank', 'cell_passes', 'task_sizes',
-           'measure_sample_ms', 'duration', 'estimate_seconds', 'results_of', 'done_keys', 'check_settings',
-           'compare_rows', 'comparison_markdown', 'comparison_csv', 'run_table4', 'pretrain_recipe', 'recipe_text',
-           'mmearth_reproduce']
-
-# %% ../nbs/21_reproduce.ipynb #cb2f12e6
-TABLE4_COLUMNS = (('m-bigearthnet', 'ft'), ('m-bigearthnet', 'lp'), ('m-so2sat', 'ft'), ('m-so2sat', 'lp'),
-                  ('m-cashew-plantation', 'ft'), ('m-SA-crop-type', 'ft'))
-"The columns of Table 4 / Table A3 as (GEO-Bench task, mode): BigEarth20k FT/LP, So2Sat20k FT/LP, Cashew1k FT, SAcrop3k FT."
-
-PAPER_RESULTS = {   # test metric in %, in the order of TABLE4_COLUMNS
-    'ImageNet':       (72.9, 57.2, 44.5, 34.9, 77.5, 27.4),   # Table 4, row 'ImageNet' (RGB MAE; no 12-band checkpoint)
-    'MMEarth-S2':     (78.6, 64.5, 46.2, 28.6, 84.5, 33.3),   # Table 4, row 'MMEarth-S2' (= Table 3, row 'MMEarth-S2 112 16')
-    'MMEarth-PixelM': (79.3, 66.4, 49.5, 37.0, 80.4, 34.1),   # Table 4, row 'MMEarth-PixelM'
-    'MMEarth-ImageM': (81.3, 68.1, 54.6, 42.9, 81.0, 34.0),   # Table 4, row 'MMEarth-ImageM'
-    'MMEarth':        (80.0, 68.2, 55.9, 44.2, 81.4, 34.5),   # Table 4, row 'MMEarth' (= Table A3, row 'MMEarth 112 16')
-    'MMEarth100k':    (75.5, 63.3, 42.9, 31.4, 68.4, 30.6),   # Table A3, row 'MMEarth100k 112 16'
-    'MMEarth64':      (82.8, 67.4, 56.9, 42.3, 81.6, 35.8),   # Table A3, row 'MMEarth64 56 8'
-}
-"The paper's results per row: Table 4 (Sec. 6.2) and Table A3 (appendix C), Atto, uncertainty loss weighting."
-
-PAPER_SOURCE = {'MMEarth100k': "Table A3, row 'MMEarth100k'", 'MMEarth64': "Table A3, row 'MMEarth64'"}
-"Where each row of `PAPER_RESULTS` is printed (default: Table 4, the row of that name)."
-
-PAPER_PRETRAINING = {'MMEarth-S2': ('S2', '1M_128', 112, 16), 'MMEarth-PixelM': ('pix_mod', '1M_128', 112, 16),
-                     'MMEarth-ImageM': ('img_mod', '1M_128', 112, 16), 'MMEarth': ('all_mod', '1M_128', 112, 16),
-                     'MMEarth100k': ('all_mod', '100k_128', 112, 16), 'MMEarth64': ('all_mod', '1M_64', 56, 8)}
-"""(pretext tasks, data, input size, patch size) each row was pretrained with, in the released checkpoints' naming: Table 4's rows
-at 112 px / patch 16 on MMEarth (its 'MMEarth' and 'MMEarth-S2' rows equal Table A3's 'MMEarth 112 16' and Table 3's 'MMEarth-S2 112 16')."""
-
-def paper_value(row:str|None, task:str, mode:str)->float|None:
-    "The paper's number (%) for `row` of `PAPER_RESULTS` in column (task, mode), or None where the paper has none."
-    if row not in PAPER_RESULTS or (task, mode) not in TABLE4_COLUMNS: return None
-    return PAPER_RESULTS[row][TABLE4_COLUMNS.index((task, mode))]
-
-# %% ../nbs/21_reproduce.ipynb #3c7b3a8f
-RELEASED_FOLDER = re.compile(r'pt-(?P<input>S2|all_mod|img_mod|pix_mod|rgb)_(?P<model>atto|tiny)_(?P<data>100k_128|1M_64|1M_128)'
-                             r'_(?P<loss>uncertainty|unweighted)_(?P<img>\d+)[-_](?P<patch>\d+)')
-"A released checkpoint folder name (MMEarth-train README, 'CHECKPOINT FOLDER FORMAT' and its table of checkpoints)."
-ROW_OF_INPUT = {'S2': 'MMEarth-S2', 'pix_mod': 'MMEarth-PixelM', 'img_mod': 'MMEarth-ImageM'}
-ROW_OF_ALL_MOD = {'1M_128': 'MMEarth', '1M_64': 'MMEarth64', '100k_128': 'MMEarth100k'}
-
-@dataclass
-class ReleasedRun:
-    "One released checkpoint: its folder name, file, the fields of the name, and the paper row it is compared with."
-    name: str; path: Path; input: str; model: str; data: str; loss: str; input_size: int; patch_size: int
-    paper_row: str|None = None   # key of PAPER_RESULTS, None: the paper reports no such model
-    exact: bool = False          # the paper row was pretrained exactly so (data, input size, patch size)
-    note: str = ''
-
-def released_run(name:str, path:str|Path)->ReleasedRun|None:
-    """The `ReleasedRun` of a folder `name` (None when it is not a released 12-band checkpoint folder): Table 4 / A3
-    row and whether it was pretrained alike (`PAPER_PRETRAINING`). The paper reports Atto with uncertainty weighting only."""
-    m = RELEASED_FOLDER.fullmatch(name)
-    if not m or m['input'] == 'rgb': return None
-    r = ReleasedRun(name, Path(path), m['input'], m['model'], m['data'], m['loss'], int(m['img']), int(m['patch']))
-    if r.model != 'atto' or r.loss != 'uncertainty':
-        r.note = f"no row in Table 4 / A3 (the paper reports Atto with uncertainty weighting; this is {r.model}, {r.loss})"
-        return r
-    r.paper_row = ROW_OF_ALL_MOD[r.data] if r.input == 'all_mod' else ROW_OF_INPUT[r.input]
-    r.exact = PAPER_PRETRAINING[r.paper_row] == (r.input, r.data, r.input_size, r.patch_size)
-    if not r.exact:
-        _, d, s, p = PAPER_PRETRAINING[r.paper_row]
-        r.note = f"the paper's row was pretrained on {d} at {s} px / patch {p}, this checkpoint on {r.data} at {r.input_size} px / patch {r.patch_size}"
-    return r
-
-# %% ../nbs/21_reproduce.ipynb #d44d627f
-_CKPT_HINT = ("the released folders pt-<input>_<model>_<data>_<loss>_<size>-<patch>/checkpoint-199.pth, downloaded from the "
-              "link in the MMEarth-train README (https://github.com/vishalned/MMEarth-train#model-checkpoints)")
-
-def find_released(folder:str|Path)->tuple[list[ReleasedRun], list[str]]:
-    """The released checkpoints under `folder` (a folder of `pt-*` folders, or one such folder): `(runs, skipped)`, `skipped`
-    one reason per `pt-*` folder left out (RGB or ImageNet input, no or several `.pth` files, a name not in the released format).
-    Raises `FileNotFoundError` naming `folder` when it is missing or holds no usable checkpoint."""
-    root = Path(folder).expanduser()
-    if not root.is_dir(): raise FileNotFoundError(f"--checkpoints {root}: no such folder; expected {_CKPT_HINT}")
-    dirs = [root] if root.name.startswith('pt-') else sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith('pt-'))
-    runs, skipped = [], []
-    for d in dirs:
-        r = released_run(d.name, d)
-        if r is None:
-            why = ('3-band (RGB) input, not a 12-band encoder of Table 4' if re.match(r'pt-(rgb|imagenet)_', d.name)
-                   else 'not a released checkpoint folder name (pt-<input>_<model>_<data>_<loss>_<size>-<patch>)')
-            skipped.append(f"{d.name}: {why}"); continue
-        pths = sorted(d.glob('*.pth'))
-        ck = d/'checkpoint-199.pth' if (d/'checkpoint-199.pth').is_file() else (pths[0] if len(pths) == 1 else None)
-        if ck is None:
-            skipped.append(f"{d.name}: {len(pths) or 'no'} .pth files, expected checkpoint-199.pth"); continue
-        r.path = ck; runs.append(r)
-    if not runs:
-        raise FileNotFoundError(f"--checkpoints {root}: no released checkpoint found" + (f" (skipped: {'; '.join(skipped)})" if skipped else '')
-                                + f"; expected {_CKPT_HINT}")
-    return runs, skipped
+__all__ = ['FIDELITIES', 'ASSUMED_SAMPLE_MS', 'PLANNING_TILES_PER_S', 'MEASURED_WORKER_TILES_PER_S', 'SUBCOMMANDS', 'Cell',
+           'table4_cells', 'rank_world', 'cells_of_rank', 'cell_passes', 'task_sizes', 'measure_sample_ms', 'duration',
+           'estimate_seconds', 'results_of', 'done_keys', 'check_settings', 'run_table4', 'pretrain_recipe',
+           'recipe_text', 'mmearth_reproduce']
 
 # %% ../nbs/21_reproduce.ipynb #e28ad192
-TABLE4_TASKS = {'m-bigearthnet': ('ft', 'lp'), 'm-so2sat': ('ft', 'lp'), 'm-cashew-plantation': ('ft',), 'm-SA-crop-type': ('ft',)}
-"Table 4's tasks and modes (segmentation: FT only, the two-phase U-Net)."
-EXTRA_TASKS = {'m-eurosat': ('ft', 'lp')}
-"GEO-Bench tasks of the paper outside Table 4 (EuroSat16k: only in Fig. 3), added by `--tasks all`."
 FIDELITIES = {'both': ('public', 'paper'), 'public': ('public',), 'paper': ('paper',)}
 
 @dataclass(frozen=True)
 class Cell:
-    "One run of the experiment."
+    """One run of the experiment: (checkpoint, task, mode, fidelity, seed), one cell of Table 4 under one protocol and
+    seed; `key` is that tuple."""
     checkpoint: str; task: str; mode: str; fidelity: str; seed: int
     @property
     def key(self)->tuple: return (self.checkpoint, self.task, self.mode, self.fidelity, self.seed)
 
-def table4_tasks(tasks:str|list='table4')->dict:
-    """{task: modes} for `tasks`: 'table4' (Table 4's columns), 'all' (+ EuroSat16k) or comma-separated names of those;
-    `ValueError` naming any other."""
-    known = {**TABLE4_TASKS, **EXTRA_TASKS}
-    if isinstance(tasks, str):
-        if tasks.strip() in ('table4', 'all'): return dict(TABLE4_TASKS) | (dict(EXTRA_TASKS) if tasks.strip() == 'all' else {})
-        tasks = [t.strip() for t in tasks.split(',') if t.strip()]
-    bad = [t for t in tasks if t not in known]
-    if bad or not tasks: raise ValueError(f"--tasks: unknown {bad or tasks!r}; use 'table4', 'all' or a comma-separated subset of {list(known)}")
-    return {t: known[t] for t in known if t in tasks}
-
 def table4_cells(runs:list, tasks:dict, fidelities=('public', 'paper'), seeds:int=1)->list[Cell]:
-    "Every cell, seed by seed (a partial run has every checkpoint's first seed), then fidelity, checkpoint, task, mode."
+    """Every cell (list of `Cell`) of Table 4 for `runs` x `tasks` ({task: modes}) x `fidelities` x seeds 0 .. `seeds`-1,
+    seed by seed (a partial run has every checkpoint's first seed), then fidelity, checkpoint, task, mode. Raises
+    `ValueError` for `seeds` < 1."""
     if seeds < 1: raise ValueError(f"--seeds must be >= 1, got {seeds}")
     return [Cell(r.name, t, m, f, s) for s in range(seeds) for f in fidelities for r in runs for t, ms in tasks.items() for m in ms]
 
 def rank_world(env:dict|None=None)->tuple[int, int, int]:
-    """(rank, world size, local rank) from torchrun (`RANK`, `WORLD_SIZE`, `LOCAL_RANK`) or Slurm (`SLURM_PROCID`,
-    `SLURM_NTASKS`, `SLURM_LOCALID`); (0, 1, 0) otherwise. `ValueError` for an inconsistent pair."""
+    """(rank, world size, local rank) ints from torchrun (`RANK`, `WORLD_SIZE`, `LOCAL_RANK`) or Slurm (`SLURM_PROCID`,
+    `SLURM_NTASKS`, `SLURM_LOCALID`) in `env` (default `os.environ`); (0, 1, 0) otherwise. Engineering: the environment
+    conventions of PyTorch's `torch.distributed.run` and of Slurm. Raises `ValueError` for a rank outside the world."""
     e = os.environ if env is None else env
     if 'RANK' in e and 'WORLD_SIZE' in e: r, w, l = int(e['RANK']), int(e['WORLD_SIZE']), int(e.get('LOCAL_RANK', 0))
     elif 'SLURM_PROCID' in e and 'SLURM_NTASKS' in e: r, w, l = int(e['SLURM_PROCID']), int(e['SLURM_NTASKS']), int(e.get('SLURM_LOCALID', 0))
@@ -155,7 +52,8 @@ def rank_world(env:dict|None=None)->tuple[int, int, int]:
     return r, w, l
 
 def cells_of_rank(cells:list, rank:int, world:int)->list:
-    "The cells rank `rank` of `world` runs: `cells[rank::world]`."
+    """The cells rank `rank` of `world` runs: `cells[rank::world]`. Engineering: a round-robin split needs no process
+    group; the ranks only share the output folder."""
     return cells[rank::world]
 
 # %% ../nbs/21_reproduce.ipynb #9df4e777
@@ -168,8 +66,10 @@ def _n_validations(epochs:int)->int:
     return sum(1 for e in range(epochs) if (e + 1) % ev == 0 or e + 1 == epochs)
 
 def cell_passes(kind:str, mode:str, n:tuple, side:int, epochs:int, frozen_epochs:int=0, lp_frozen_mode:str='eval')->float:
-    """Cost of one cell in forward-backward passes of a 112 px sample. `n` = (train, valid, test) sizes, `side` the input
-    size in px. A forward pass is a third of a forward-backward; the U-Net counts twice (its decoder at full resolution)."""
+    """Cost (float) of one cell in forward-backward passes of a 112 px sample. `n` = (train, valid, test) sizes, `side` the
+    input size in px, `epochs` / `frozen_epochs` of the recipe (paper §5.2: 100; segmentation 50 + 150). A forward pass is a
+    third of a forward-backward; the U-Net counts twice (its decoder at full resolution). Engineering: a cost model for the
+    time estimate."""
     s = (side / 112) ** 2 * (2 if kind == 'segmentation' else 1)
     tr, va, te = n
     fwd = lambda k: k * s / 3
@@ -190,7 +90,8 @@ def task_sizes(task:str, root)->tuple[tuple, int, str]:
     return tuple(len(part.get(s, [])) for s in ('train', 'valid', 'test')), int(max(specs.patch_size)), _label_kind(specs.label_type)[0]
 
 def measure_sample_ms(device='cpu', side:int=112, batch:int=64, steps:int=3)->float:
-    "Measured forward + backward time (ms per sample) of a random Atto classifier at `side` px, batch `batch`, median of `steps` after one warm-up step."
+    """Measured forward + backward time (float, ms per sample) of a random Atto classifier at `side` px on `device`, batch
+    `batch`, median of `steps` after one warm-up step. Engineering: the figure `estimate_seconds` scales."""
     import torch
     from mmearth_nb.encoder import convnextv2
     from mmearth_nb.probe import EncoderClassifier
@@ -204,19 +105,21 @@ def measure_sample_ms(device='cpu', side:int=112, batch:int=64, steps:int=3)->fl
     return 1000 * float(np.median(ts)) / batch
 
 def duration(s:float)->str:
-    "Seconds as '42 s', '12.5 min' or '3.2 h'."
+    """Seconds (float) as '42 s', '12.5 min' or '3.2 h'. Engineering: how the estimates are printed."""
     return f"{s:.0f} s" if s < 90 else (f"{s / 60:.1f} min" if s < 5400 else f"{s / 3600:.1f} h")
 
 def estimate_seconds(cells:list, root, settings:dict, sample_ms:float)->tuple[float, dict]:
-    """Estimated seconds on one GPU of `cells` (see `cell_passes`), and the seconds per task. `settings` may fix
-    'epochs' / 'frozen_epochs' (default: chapter 14's RECIPES); the LP mode of each fidelity is read from chapter 20's table."""
-    from mmearth_nb.evaluation import RECIPES
+    """Estimated seconds (float) on one GPU of `cells` (see `cell_passes`), and the seconds per task ({task: float}), at
+    `sample_ms` ms per 112 px sample. `settings` may fix 'epochs' / 'frozen_epochs' (default: chapter 14's `EVAL_RECIPES`,
+    paper §5.2); the LP mode of each fidelity is read from chapter 20's table. Raises `FileNotFoundError` for a missing task
+    (`task_sizes`)."""
+    from mmearth_nb.evaluation import EVAL_RECIPES
     from mmearth_nb.fidelity import fidelity_overrides
     sizes, per_task = {}, {}
     for c in cells:
         if c.task not in sizes: sizes[c.task] = task_sizes(c.task, root)
         n, side, kind = sizes[c.task]
-        R = RECIPES['segmentation' if kind == 'segmentation' else 'classification']
+        R = EVAL_RECIPES['segmentation' if kind == 'segmentation' else 'classification']
         ep = settings.get('epochs') or R['epochs']
         fe = settings.get('frozen_epochs') or R.get('frozen_epochs', 0)
         lpm = fidelity_overrides(c.fidelity, 'eval').get('lp_frozen_mode', 'eval')
@@ -225,16 +128,21 @@ def estimate_seconds(cells:list, root, settings:dict, sample_ms:float)->tuple[fl
 
 # %% ../nbs/21_reproduce.ipynb #3010b0bc
 def results_of(output)->list[dict]:
-    "Every row of every rank's results file under `output/runs/` (chapter 14's results.csv layout)."
-    from mmearth_nb.evaluation import read_results
+    """Every row (list of dicts) of every rank's results file under `output/runs/` (chapter 27's results.csv layout).
+    Engineering: each rank writes its own file, so the ranks never share one while they run. Raises `ForeignFileError` for
+    a results.csv of another layout."""
+    from mmearth_nb.results import read_results
     return [r for d in sorted((Path(output)/'runs').glob('rank*')) if d.is_dir() for r in read_results(d)]
 
 def done_keys(rows:list[dict])->set:
-    "Keys (checkpoint, task, mode, fidelity, seed) of the finished cells among `rows` (the `default` partition)."
+    """Keys (checkpoint, task, mode, fidelity, seed) of the finished cells among `rows` (the `default` partition), a set of
+    tuples. Engineering: what a resumed run skips."""
     return {(r['checkpoint'], r['task'], r['mode'], r.get('fidelity') or 'paper', int(r['seed'])) for r in rows if r.get('partition') == 'default'}
 
 def check_settings(output, settings:dict, write:bool=True):
-    "`ValueError` if `output/settings.json` records other `settings`; else write them (when `write`)."
+    """Compare the `settings` (dict: epochs, batch size, partition) with those `output/settings.json` records; write them
+    when there are none (and `write`). Engineering: one folder holds one experiment, so results of other settings are never
+    mixed. Raises `ValueError` naming each setting that differs."""
     p = Path(output)/'settings.json'
     if p.exists():
         old = json.loads(p.read_text())
@@ -242,67 +150,6 @@ def check_settings(output, settings:dict, write:bool=True):
         if diff: raise ValueError(f"{output}: its results were computed with other settings "
                                   f"({', '.join(f'{k} {a!r} there, {b!r} now' for k, (a, b) in diff.items())}); use a new --output")
     elif write: write_atomic(p, json.dumps(settings, indent=1), 'settings')
-
-# %% ../nbs/21_reproduce.ipynb #581aa167
-PROTOCOLS = {'public': 'published protocol (--fidelity public)', 'paper': "project's protocol (--fidelity paper)"}
-COLUMN_PREFIX = {'public': 'public', 'paper': 'project'}
-"Prefix of each fidelity's columns in the CSV (`paper` alone is the paper's number)." 
-APPROX_EXTRA_PP = 3.0
-"Tolerance added where the paper's row was pretrained differently (Table A3: MMEarth64 vs MMEarth differ by up to 2.8 pp)."
-
-def compare_rows(rows:list[dict], runs:list, tasks:dict, fidelities=('public', 'paper'), tolerance:float=2.0)->list[dict]:
-    """One dict per (checkpoint, task, mode): the paper's number and, per fidelity f, `f_metric`, `f_n`, `f_mean`, `f_std` (over seeds, %),
-    `f_diff` (mean - paper) and `f_within` ('yes', 'NO', '' without a paper number, 'not run'), f = `COLUMN_PREFIX[fidelity]`;
-    `metric` lists the metrics of the protocols (the public code reports micro-F1 on multi-label tasks, the paper mAP)."""
-    latest = {}
-    for r in rows:
-        if r.get('partition') == 'default': latest[(r['checkpoint'], r['task'], r['mode'], r.get('fidelity') or 'paper', int(r['seed']))] = r
-    out = []
-    for run in runs:
-        for t, ms in tasks.items():
-            for m in ms:
-                p, tol = paper_value(run.paper_row, t, m), tolerance + (0 if run.exact else APPROX_EXTRA_PP)
-                o = dict(checkpoint=run.name, paper_row=run.paper_row or '', source=PAPER_SOURCE.get(run.paper_row, f"Table 4, row '{run.paper_row}'") if run.paper_row else '',
-                         exact=run.exact, task=t, column=f"{GEOBENCH_TASKS[t].paper_name} {m.upper()}" if t in GEOBENCH_TASKS else f"{t} {m.upper()}",
-                         metric='', paper='' if p is None else p, tolerance=tol)
-                for fid in fidelities:
-                    f = COLUMN_PREFIX[fid]
-                    v = [r for k, r in latest.items() if k[:4] == (run.name, t, m, fid)]
-                    x = np.array([100 * float(r['test']) for r in v])
-                    o[f'{f}_metric'] = v[0]['metric'] if v else ''
-                    mean, std = (x.mean(), x.std(ddof=1) if len(x) > 1 else 0.) if len(x) else (float('nan'),) * 2
-                    within = 'not run' if not len(x) else ('' if p is None else ('yes' if abs(mean - p) <= tol + 1e-9 else 'NO'))
-                    o.update({f'{f}_n': len(x), f'{f}_mean': round(mean, 2), f'{f}_std': round(std, 2),
-                              f'{f}_diff': '' if p is None or not len(x) else round(mean - p, 2), f'{f}_within': within})
-                o['metric'] = ' / '.join(dict.fromkeys(o[f'{COLUMN_PREFIX[x]}_metric'] for x in fidelities if o[f'{COLUMN_PREFIX[x]}_metric']))
-                out.append(o)
-    return out
-
-# %% ../nbs/21_reproduce.ipynb #6dad94d0
-def comparison_markdown(comp:list[dict], fidelities=('public', 'paper'), tolerance:float=2.0)->str:
-    "The side-by-side table of `compare_rows` as Markdown, with the tolerance stated above it."
-    f1 = lambda x: '-' if x == '' or x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1f}"
-    L = [f"Test metric in %, mean ± std over seeds (n). Within = |mean - paper| <= {tolerance:g} pp; "
-         f"{tolerance + APPROX_EXTRA_PP:g} pp where the paper's row was pretrained at another size or on other data (*).", '',
-         '| checkpoint | paper row | column | metric | paper | ' + ' | '.join(f'{PROTOCOLS[f]} | diff | within' for f in fidelities) + ' |',
-         '|---|---|---|---|---:|' + '---:|---:|---|' * len(fidelities)]
-    for o in comp:
-        cells = []
-        for f in (COLUMN_PREFIX[x] for x in fidelities):
-            n = o[f'{f}_n']
-            run = '-' if not n else f"{o[f'{f}_mean']:.1f} ± {o[f'{f}_std']:.1f} ({n})"
-            d = o[f'{f}_diff']
-            cells += [run, '' if d == '' else f"{d:+.1f}", o[f'{f}_within']]
-        row = (o['paper_row'] + ('' if o['exact'] or not o['paper_row'] else ' *')) or '-'
-        L.append(f"| {o['checkpoint']} | {row} | {o['column']} | {o['metric'] or '-'} | {f1(o['paper'])} | " + ' | '.join(cells) + ' |')
-    return '\n'.join(L) + '\n'
-
-def comparison_csv(comp:list[dict])->str:
-    "The rows of `compare_rows` as CSV text (one line per checkpoint and column)."
-    buf = io.StringIO()
-    if comp:
-        w = csv.DictWriter(buf, fieldnames=list(comp[0])); w.writeheader(); w.writerows(comp)
-    return buf.getvalue()
 
 # %% ../nbs/21_reproduce.ipynb #fe839707
 def _session()->str:
@@ -322,7 +169,7 @@ def _wait_for_ranks(out:Path, world:int, since:float, poll_s:float, timeout_s:fl
         time.sleep(poll_s)
 
 def _run_cell(c:Cell, run:ReleasedRun, root, out:Path, rank:int, kw:dict, log):
-    from mmearth_nb.evaluation import run_geobench_eval
+    from mmearth_nb.results import run_geobench_eval
     run_geobench_eval(run.path, model=f'convnextv2_{run.model}', tasks=c.task, modes=c.mode, partitions='default',
                       output=out/'runs'/f'rank{rank}', name=run.name, geobench_dir=root, patch_size=run.patch_size,
                       log=log, fidelity=c.fidelity, seeds=str(c.seed), **kw)
@@ -339,7 +186,7 @@ def run_table4(checkpoints, geobench_dir=None, seeds:int=1, fidelity:str='both',
                device:str='auto', num_workers:int=0, n_boot:int=1000, sample_ms:float|None=None, measure:bool=False,
                poll_s:float=30., wait_s:float|None=None, verbose:bool=True, log=print)->dict:
     """Table 4 and Table A3 of the paper (Sec. 5.1-5.2 protocol, Sec. 6.2) from the released checkpoints under `checkpoints` (`find_released`): every cell (`table4_cells`) this
-    rank owns and has not finished (`done_keys`) through chapter 14's `run_geobench_eval`, then on rank 0 the side-by-side
+    rank owns and has not finished (`done_keys`) through chapter 27's `run_geobench_eval`, then on rank 0 the side-by-side
     table in `output/table4.md` and `.csv` (`compare_rows`). Returns a dict: cells, run, failed, estimate_s, table.
     Raises `FileNotFoundError` / `KeyError` for missing checkpoints or GEO-Bench tasks, `ValueError` for bad options or
     settings that differ from those in `output`, and on rank 0 `RuntimeError` listing the cells that failed on any rank (after
@@ -389,15 +236,10 @@ def run_table4(checkpoints, geobench_dir=None, seeds:int=1, fidelity:str='both',
     return res
 
 # %% ../nbs/21_reproduce.ipynb #eefa277d
-TABLE4_PRETRAIN = {'s2': 'MMEarth-S2', 'pixel': 'MMEarth-PixelM', 'image': 'MMEarth-ImageM', 'all': 'MMEarth'}
-"Table 4 row of each pretext-task subset (`--tasks` of mmearth_pretrain, chapter 00's ablation subsets)."
 PLANNING_TILES_PER_S = 2000.
 "ASSUMED pretraining tiles/s of one GPU: chapter 17's planning figure (`mmearth_bench --target`); not measured in this project."
 MEASURED_WORKER_TILES_PER_S = 456.4
 "MEASURED tiles/s of one CPU data worker, chapter 17's full run (method (d'): converted copy, normalization on the GPU; 2000 generated 128 px tiles, 1 worker, 2-core Xeon 2.5 GHz, 2026-11-21)."
-PAPER_PRETRAIN = dict(epochs=200, effective_batch=4096, blr=1.5e-4, warmup_epochs=40, mask_ratio=0.6, weighting='uncertainty')
-"Paper Sec. 5.2 (and Table 4's uncertainty loss, Sec. 6.2); the warmup and mask ratio of the ConvNeXt V2 settings it follows (chapter 13's 'paper' recipe)."
-
 def pretrain_recipe(row:str='all', gpus:int=1, nodes:int=1, data:str|None=None, dataset:str='MMEarth', batch_size:int=256,
                     tiles_per_s:float=PLANNING_TILES_PER_S, tiles:int|None=None, name:str|None=None)->dict:
     """The `mmearth_pretrain` command lines (torchrun, srun) that pretrain Table 4's `row` ('s2', 'pixel', 'image', 'all') on
@@ -423,7 +265,8 @@ def pretrain_recipe(row:str='all', gpus:int=1, nodes:int=1, data:str|None=None, 
 
 # %% ../nbs/21_reproduce.ipynb #7c3803b3
 def recipe_text(r:dict)->str:
-    "What `mmearth_reproduce pretrain` prints for a `pretrain_recipe`."
+    """What `mmearth_reproduce pretrain` prints for a `pretrain_recipe` (str, lines ending in a newline): the Table 4 row,
+    the settings of paper §5.2, the torchrun and srun lines, the expected GPU-hours and data workers."""
     P, world = PAPER_PRETRAIN, r['world']
     v = DATASET_VERSIONS[r['dataset']]
     return '\n'.join([
@@ -478,7 +321,9 @@ SUBCOMMANDS = {'table4': hyphen_cli(_mmearth_reproduce_table4), 'pretrain': hyph
 
 def mmearth_reproduce(*argv):
     """Console entry point `mmearth_reproduce {table4,pretrain} [options]` (`argv` given: used instead of the command line).
-    An unknown or missing subcommand prints the usage and exits with status 2."""
+    An unknown or missing subcommand prints the usage and raises `SystemExit` with status 2 (`-h` / `--help` print it and
+    return); a subcommand's user errors are one line and status 2 (`hyphen_cli`). Engineering: two commands under one
+    script, as `git`-style subcommands."""
     args, prog = (list(argv), 'mmearth_reproduce') if argv else (sys.argv[1:], Path(sys.argv[0]).name)
     if not args or args[0] not in SUBCOMMANDS:
         print(f"usage: {prog} {{{','.join(SUBCOMMANDS)}}} [--help] [options]\n  table4    Table 4 from the released checkpoints on GEO-Bench"
