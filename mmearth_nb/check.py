@@ -13,15 +13,103 @@ import h5py
 from fastcore.script import call_parse
 from .modalities import (MODALITIES, LAYOUT_FILES, LAYOUT_FIELDS, AGREEMENT, S2_TYPES, S2_STATS_KEYS, STATS_FIELDS,
     SPLITS, S2_FILE_BANDS, S2_BANDS, band_indices, stats_keys, encode_latlon, encode_month)
-from .dataset import (expected_shape, nodata_mask, check_band_stats, check_s2_band_names, sample_path,
-    _open_h5, _read_json)
+from .modalities import S2_MASK_BANDS
+from .dataset import nodata_mask, sample_path, _open_h5, _read_json
 from .cli import cli_errors, hyphen_options
 
 # %% auto #0
-__all__ = ['Violations', 'find_layout_files', 'check_h5', 'band_stats_problems', 'check_band_stats_file', 'check_splits_file',
-           'check_tile_info_file', 'value_problems', 'batch_problems', 'check_batch', 'full_scan', 'check_open',
-           'check_dataset', 'write_check_report', 'mmearth_check', 'Fault', 'layout_faults', 'run_fault', 'check_costs',
+__all__ = ['expected_shape', 'check_layout', 'check_s2_band_names', 'check_band_stats', 'Violations', 'find_layout_files',
+           'check_h5', 'band_stats_problems', 'check_band_stats_file', 'check_splits_file', 'check_tile_info_file',
+           'value_problems', 'batch_problems', 'check_batch', 'full_scan', 'check_open', 'check_dataset',
+           'write_check_report', 'mmearth_check', 'Fault', 'layout_faults', 'run_fault', 'check_costs',
            'check_costs_markdown']
+
+# %% ../nbs/22_check.ipynb #cdf1943b
+def expected_shape(name:str, n:int|None=None, hw:tuple|None=None)->tuple:
+    """Expected shape of HDF5 dataset `name` (None where free): pixel `(N, C, H, W)`, image `(N, C)` (one-hot: `(N, n_classes)`),
+    from chapter 00's table (paper §3, Table 1). Raises `KeyError` for an unknown name."""
+    if name not in MODALITIES:
+        raise KeyError(f"unknown HDF5 dataset {name!r}; known modalities: {list(MODALITIES)}")
+    shp = MODALITIES[name].tile_shape                      # the layout description of chapter 00
+    return (n,) + (shp[:1] + tuple(hw) if hw is not None and len(shp) == 3 else shp)
+
+def _fmt_shape(s): return '(' + ', '.join('?' if v is None else str(v) for v in s) + ')'
+
+def check_layout(name:str, shape:tuple, dtype, n:int|None=None, hw:tuple|None=None, where:str=''):
+    """Raise `ValueError` (shape) or `TypeError` (dtype) if dataset `name` with `shape`/`dtype` does not match
+    the MMEarth layout (paper §3, Table 1); the message names the dataset, the expected and the actual value. Raises the
+    `KeyError` of `expected_shape` for an unknown name."""
+    exp = expected_shape(name, n, hw)
+    loc = f"HDF5 dataset {name!r}{' in ' + str(where) if where else ''}"
+    if len(shape) != len(exp) or any(e is not None and e != s for e, s in zip(exp, shape)):
+        raise ValueError(f"{loc}: expected shape {_fmt_shape(exp)}, got {tuple(shape)}")
+    if np.dtype(dtype) != np.dtype(MODALITIES[name].dtype):
+        raise TypeError(f"{loc}: expected dtype {MODALITIES[name].dtype}, got {np.dtype(dtype)}")
+
+# %% ../nbs/22_check.ipynb #1d1942f8
+def check_s2_band_names(names, where:str='tile_info')->None:
+    """Check the Sentinel-2 band names that a tile lists in its tile info (`BANDS` -> `sentinel2`) against the file
+    layout `S2_FILE_BANDS` (B8A before B8): every spectral name (the mask bands QA60, MSK_CLDPRB, SCL left out) must
+    be a layout band and the names must come in the layout's order (a band may be missing, e.g. B10 of L2A tiles).
+    Only Sentinel-2 is checked: the released tile info names other modalities' bands its own way. Raises `ValueError`
+    naming `where` and the two orders. Source: vishalned/MMEarth-data `utils/convert_to_h5.py` (`sentinel2_bands`)."""
+    if names is None: return
+    spectral = [str(b) for b in names if str(b) not in S2_MASK_BANDS]
+    unknown = [b for b in spectral if b not in S2_FILE_BANDS]
+    if unknown:
+        raise ValueError(f"{where}: unknown Sentinel-2 band name(s) {unknown} in BANDS['sentinel2']; the file layout "
+                         f"stores {list(S2_FILE_BANDS)}")
+    if spectral != [b for b in S2_FILE_BANDS if b in spectral]:
+        raise ValueError(f"{where}: BANDS['sentinel2'] lists the bands in the order {spectral}, but the 'sentinel2' "
+                         f"dataset of the MMEarth layout stores {list(S2_FILE_BANDS)} (B8A before B8); reading this "
+                         "file by the layout would swap bands")
+
+# %% ../nbs/22_check.ipynb #f4f4d0aa
+def check_band_stats(stats, key:str, name:str, where='band statistics', used=None,
+                     allow_empty:bool=True)->tuple[np.ndarray, np.ndarray]:
+    """float32 `(mean, std)` per band of entry `key` of a `*_band_stats.json` dict for modality `name`. The entry must
+    exist with `mean` and `std` lists of one number per band of `MODALITIES[name]`, and every band in `used` (indices,
+    default all) must have a finite mean and a finite std > 0 (paper Sec. 5.2: zero mean, unit variance); with
+    `allow_empty`, a band whose mean and std are both NaN (no valid value in the data, `compute_band_stats`) passes.
+    Raises `KeyError` (entry missing) or `ValueError` naming `where` (the file), the entry and the first bad band."""
+    bands = MODALITIES[name].bands
+    if not isinstance(stats, Mapping):
+        raise ValueError(f"{where}: expected a JSON object {{statistics key: {{'mean': [...], 'std': [...]}}}}, got {type(stats).__name__}")
+    if key not in stats: raise KeyError(f"{where} has no statistics {key!r} (needed for {name!r}); keys: {list(stats)}")
+    ent = stats[key]
+    if not isinstance(ent, Mapping) or 'mean' not in ent or 'std' not in ent:
+        raise ValueError(f"{where}[{key!r}]: expected {{'mean': [...], 'std': [...]}} with {len(bands)} numbers each (modality {name!r})")
+    try:
+        with np.errstate(over='ignore'): mean, std = (np.asarray(ent[s], np.float32) for s in ('mean', 'std'))
+    except (TypeError, ValueError) as e: raise ValueError(f"{where}[{key!r}]: 'mean' and 'std' must be lists of numbers ({e})") from None
+    if mean.shape != (len(bands),) or std.shape != (len(bands),):
+        raise ValueError(f"{where}[{key!r}]: expected {len(bands)} bands {list(bands)} (modality {name!r}), got "
+                         f"{mean.size} means and {std.size} stds")
+    for b in (range(len(bands)) if used is None else used):
+        m, s = mean[b], std[b]
+        if allow_empty and np.isnan(m) and np.isnan(s): continue
+        bad = ('mean is NaN' if np.isnan(m) else 'mean is infinite' if not np.isfinite(m) else 'std is NaN' if np.isnan(s)
+               else 'std is infinite' if not np.isfinite(s) else 'std is 0' if s == 0 else 'std is negative' if s < 0 else None)
+        if bad: raise ValueError(f"{where}: statistics {key!r} (modality {name!r}), band {bands[b]} (index {b}): {bad} "
+                                 f"(mean {float(m)}, std {float(s)}); expected a finite mean and a finite std > 0")
+    return mean, std
+
+# %% ../nbs/22_check.ipynb #eca43375
+def _check_stats(stats, name:str, where)->tuple[list, tuple]:
+    """Validated `[(mean, std)]` of modality `name` from a band statistics dict (`check_band_stats`); for Sentinel-2 the
+    L1C and the L2A entry, checked on the 12 input bands (B10 is not used), none of them empty. A Sentinel-2 product
+    whose 12 bands are all empty had no tile in the statistics: it is returned in the second value (0 = L1C, 1 = L2A),
+    and reading a tile of it raises."""
+    if name != 'sentinel2': return [check_band_stats(stats, MODALITIES[name].stats_key, name, where)], ()
+    used = band_indices(S2_FILE_BANDS, S2_BANDS); out, empty = [], []
+    for t, k in enumerate(('sentinel2_l1c', 'sentinel2_l2a')):
+        m, s = check_band_stats(stats, k, name, where, used=[])                     # structure and length only
+        if np.isnan(m[used]).all() and np.isnan(s[used]).all(): empty.append(t)
+        else: check_band_stats(stats, k, name, where, used=used, allow_empty=False)
+        out.append((m, s))
+    if len(empty) == 2:
+        raise ValueError(f"{where}: statistics 'sentinel2_l1c' and 'sentinel2_l2a' are both empty (NaN): no Sentinel-2 input can be standardized")
+    return out, tuple(empty)
 
 # %% ../nbs/22_check.ipynb #40734306
 class Violations:
@@ -140,7 +228,7 @@ def check_h5(path, v:Violations)->dict:
 # %% ../nbs/22_check.ipynb #6771525f
 def band_stats_problems(stats, key:str, name:str, where='band statistics', used=None, allow_empty:bool=True)->list[str]:
     """Every problem of entry `key` of a `*_band_stats.json` dict for modality `name`, one line each naming `where` (the
-    file), the entry and the band: chapter 01's `check_band_stats` (the same arguments) run on the structure, then on
+    file), the entry and the band: `check_band_stats` (above; the same arguments) run on the structure, then on
     each band of `used` (default all); `[]` where it passes."""
     try: check_band_stats(stats, key, name, where, used=[], allow_empty=allow_empty)      # structure and lengths
     except (KeyError, ValueError) as e: return [str(e.args[0])]

@@ -13,14 +13,174 @@ import hdf5plugin  # registers the Blosc / Blosc2 / Zstd / LZ4 HDF5 filters (nee
 from fastcore.script import call_parse
 from tqdm.auto import tqdm
 from .modalities import MODALITIES, ESA_WORLDCOVER_CODES
-from .dataset import check_layout, make_synthetic_arrays, write_mmearth, compute_band_stats
+import math
+from collections.abc import Mapping
+from .modalities import S2_TYPES, encode_latlon, encode_month
+from .dataset import nodata_mask
 from .cli import cli_errors, hyphen_options
-from .check import check_dataset
+from .check import check_dataset, check_layout
 
 # %% auto #0
-__all__ = ['CODECS', 'SHUFFLES', 'MMEARTH_JSONS', 'smooth_fields', 'synthetic_mmearth_arrays', 'write_synthetic_mmearth',
-           'codec_options', 'dataset_codec', 'mmearth_files', 'SourceReadError', 'ConvertWriteError',
-           'destination_lock', 'convert_mmearth', 'mmearth_convert']
+__all__ = ['CODECS', 'SHUFFLES', 'MMEARTH_JSONS', 'compute_band_stats', 'write_mmearth', 'make_synthetic_arrays', 'smooth_fields',
+           'synthetic_mmearth_arrays', 'write_synthetic_mmearth', 'codec_options', 'dataset_codec', 'mmearth_files',
+           'SourceReadError', 'ConvertWriteError', 'destination_lock', 'convert_mmearth', 'mmearth_convert']
+
+# %% ../nbs/12_convert.ipynb #248a7cc8
+def _s2_type_codes(s2_types, n):
+    t = [s.decode() if isinstance(s, bytes) else str(s) for s in s2_types]
+    if len(t) != n: raise ValueError(f"s2_types: expected {n} entries (one per tile), got {len(t)}")
+    t = [s.lower() for s in t]
+    bad = sorted(set(s for s in t if s not in S2_TYPES))
+    if bad: raise ValueError(f"s2_types: expected {' or '.join(map(repr, S2_TYPES))}, got {bad}")
+    return np.array([S2_TYPES.index(s) for s in t], np.int64)
+
+def _band_stats(x:np.ndarray, name:str)->dict:
+    "mean/std/min/max per band (axis 1) of `x` (N, C, ...) over values that are not no-data."
+    out = {'mean': [], 'std': [], 'min': [], 'max': []}
+    for b in range(x.shape[1]):
+        v = x[:, b]
+        v = v[~nodata_mask(v, name)].astype(np.float64)
+        if v.size == 0: st = [math.nan] * 4
+        else: st = [v.mean(), v.std(), v.min(), v.max()]
+        for k, s in zip(out, st): out[k].append(float(s))
+    return out
+
+# %% ../nbs/12_convert.ipynb #d790bba0
+def compute_band_stats(arrays:dict, s2_types)->dict:
+    """Band statistics in the `*_band_stats.json` format: `{stats_key: {'mean','std','min','max'}: list per band}`
+    in *file* band order, no-data excluded (paper Sec. 5.2). Sentinel-2 gets `sentinel2_l1c` and `sentinel2_l2a`
+    (13 bands each) computed on the tiles of that product only (`s2_types`: 'l1c'/'l2a' per tile). Only modalities
+    with a `stats_key` are included. Bands without valid values get `NaN`. Raises `ValueError` for an S2 type other than
+    'l1c' / 'l2a' or one type per tile missing."""
+    stats = {}
+    for name, x in arrays.items():
+        m = MODALITIES.get(name)
+        if m is None or m.stats_key is None: continue
+        x = np.asarray(x)
+        if name == 'sentinel2':
+            is_l2a = _s2_type_codes(s2_types, len(x)).astype(bool)
+            stats['sentinel2_l1c'] = _band_stats(x[~is_l2a], name)
+            stats['sentinel2_l2a'] = _band_stats(x[is_l2a], name)
+        else: stats[m.stats_key] = _band_stats(x, name)
+    return stats
+
+# %% ../nbs/12_convert.ipynb #3dcc333c
+def _metadata_array(tile_ids, s2_types):
+    ids = [t.encode() if isinstance(t, str) else bytes(t) for t in tile_ids]
+    l = max([len(i) for i in ids] + [1])
+    md = np.zeros(len(ids), dtype=[('tile_id', f'S{l}'), ('S2_type', 'S3')])
+    md['tile_id'] = ids
+    md['S2_type'] = [b'l2a' if c else b'l1c' for c in _s2_type_codes(s2_types, len(ids))]
+    return md
+
+def _check_arrays(arrays:dict)->tuple[int, tuple]:
+    "Validate a dict of modality arrays; return (N, (H, W))."
+    if 'metadata' in arrays: raise ValueError("arrays: pass tile ids and S2 types as `tile_ids`/`s2_types`, not as 'metadata'")
+    unknown = [k for k in arrays if k not in MODALITIES]
+    if unknown: raise ValueError(f"arrays: unknown HDF5 dataset name(s) {unknown}; known: {list(MODALITIES)}")
+    if 'sentinel2' not in arrays: raise ValueError("arrays: 'sentinel2' is required (it is the model input)")
+    n, hw = len(arrays['sentinel2']), tuple(np.shape(arrays['sentinel2'])[2:])
+    for k, a in arrays.items(): check_layout(k, np.shape(a), np.asarray(a).dtype, n, hw if MODALITIES[k].is_pixel else None)
+    return n, hw
+
+def _json_default(o):
+    if isinstance(o, np.generic): return o.item()
+    if isinstance(o, np.ndarray): return o.tolist()
+    if isinstance(o, bytes): return o.decode()
+    raise TypeError(f"tile_info/band_stats: cannot write {type(o).__name__} to JSON")
+
+# %% ../nbs/12_convert.ipynb #6e52503f
+def _write_inputs(arrays:dict, tile_ids, s2_types, tile_info, splits)->tuple:
+    "Checked `(metadata array, tile info, splits)` of `write_mmearth`; `ValueError` naming what is inconsistent."
+    n, hw = _check_arrays(arrays)
+    if len(tile_ids) != n: raise ValueError(f"tile_ids: expected {n} ids (one per tile), got {len(tile_ids)}")
+    if len(set(map(str, tile_ids))) != n: raise ValueError("tile_ids: ids must be unique")
+    md = _metadata_array(tile_ids, s2_types)
+    types = [t.decode() for t in md['S2_type']]
+    ids = [t.decode() for t in md['tile_id']]
+    info = {} if tile_info is None else {str(k): dict(v) for k, v in tile_info.items()}
+    for tid, t in zip(ids, types):
+        d = info.setdefault(tid, {})
+        if str(d.setdefault('S2_type', t)).lower() != t:
+            raise ValueError(f"tile_info[{tid!r}]['S2_type'] = {d['S2_type']!r} does not match s2_types ({t!r})")
+    splits = {'train': list(range(n)), 'val': [], 'test': []} if splits is None else splits
+    for s, idx in splits.items():
+        bad = [i for i in idx if not 0 <= int(i) < n]
+        if bad: raise ValueError(f"splits[{s!r}]: row indices {bad[:5]} outside 0..{n-1}")
+    splits = {s: [int(i) for i in idx] for s, idx in splits.items()}
+    return md, info, splits
+
+# %% ../nbs/12_convert.ipynb #45f5e651
+def write_mmearth(folder:str|Path,        # output folder; its name is the dataset name (`<name>.h5`, ...)
+                  arrays:dict,            # HDF5 dataset name -> np.ndarray with first axis N (dtype/shape as in MODALITIES)
+                  tile_ids:list,          # N tile ids (str)
+                  s2_types:list,          # N Sentinel-2 products, 'l1c' or 'l2a'
+                  tile_info:dict|None=None, # tile id -> dict; None: {'S2_type': ...} per tile
+                  splits:dict|None=None,  # split name -> row indices; None: all rows 'train', empty 'val'/'test'
+                  band_stats:dict|None=None, # None: `compute_band_stats(arrays, s2_types)`
+                  compression='gzip',     # h5py compression name, None, or an hdf5plugin filter (a mapping of kwargs)
+                  compression_opts=4,     # gzip level (ignored for None / hdf5plugin filters)
+                  **h5_kwargs             # further `h5py.create_dataset` arguments (e.g. shuffle=True)
+                 )->Path:
+    """Write tiles in the MMEarth layout (paper Sec. 3; the authors' converter vishalned/MMEarth-data `utils/convert_to_h5.py`): `<folder>/<name>.h5` with one dataset per
+    modality (chunks of one tile, `compression`) plus the compound `metadata` dataset (tile_id, S2_type as bytes),
+    and `<name>_band_stats.json`, `<name>_splits.json`, `<name>_tile_info.json`. Returns the folder.
+    Raises `ValueError`/`TypeError` naming the dataset whose shape/dtype does not match the layout, `ValueError`
+    for inconsistent tile ids, S2 types, tile info or splits. Engineering: a failed write leaves no half-written file."""
+    folder = Path(folder); name = folder.name
+    md, info, splits = _write_inputs(arrays, tile_ids, s2_types, tile_info, splits)
+    if band_stats is None: band_stats = compute_band_stats(arrays, s2_types)
+    folder.mkdir(parents=True, exist_ok=True)
+    comp = dict(compression) if isinstance(compression, Mapping) else (
+        {} if compression is None else {'compression': compression, 'compression_opts': compression_opts if compression == 'gzip' else None})
+    h5 = folder/f'{name}.h5'; tmp = folder/f'.{name}.h5.tmp'
+    try:
+        with h5py.File(tmp, 'w') as f:
+            for k, a in arrays.items():
+                a = np.asarray(a)
+                f.create_dataset(k, data=a, chunks=(1,) + a.shape[1:], **comp, **h5_kwargs)
+            f.create_dataset('metadata', data=md, chunks=(1,), **comp)
+        os.replace(tmp, h5)
+    finally:
+        if tmp.exists(): tmp.unlink()
+    for suffix, obj in (('band_stats', band_stats), ('splits', splits), ('tile_info', info)):
+        (folder/f'{name}_{suffix}.json').write_text(json.dumps(obj, indent=1, default=_json_default))
+    return folder
+
+# %% ../nbs/12_convert.ipynb #46b81bc8
+def make_synthetic_arrays(n:int=4, tile_size:int=16, seed:int=0)->tuple[dict, list, list]:
+    """Random MMEarth-like tiles: `(arrays, tile_ids, s2_types)` for `write_mmearth`, with every modality of
+    `MODALITIES` (S2 uint16 reflectances 1..10000 with a few no-data zeros, S1 dB with missing HH/HV, ...);
+    tiles alternate L1C / L2A (L2A without B10). Engineering: test data in the layout of paper §3, Table 1."""
+    rng = np.random.default_rng(seed); t = tile_size
+    s2 = rng.integers(1, 10000, (n, 13, t, t)).astype(np.uint16)
+    s2[:, :, 0, :2] = 0                       # a no-data corner
+    types = ['l1c' if i % 2 == 0 else 'l2a' for i in range(n)]
+    for i, ty in enumerate(types):
+        if ty == 'l2a': s2[i, 10] = 0
+    s1 = rng.uniform(-25, 0, (n, 8, t, t)).astype(np.float32)
+    s1[:, [2, 3, 6, 7]] = -np.inf
+    lat, lon = rng.uniform(-60, 70, n), rng.uniform(-180, 180, n)
+    month = rng.integers(1, 13, n)
+    def onehot(k, dtype):
+        o = np.zeros((n, k), dtype); o[np.arange(n), rng.integers(0, k, n)] = 1; return o
+    arrays = {
+        'sentinel2': s2,
+        'sentinel2_cloudmask': rng.integers(0, 2, (n, 1, t, t)).astype(np.uint16),
+        'sentinel2_cloudprod': rng.integers(0, 100, (n, 1, t, t)).astype(np.uint16),
+        'sentinel2_scl': rng.integers(0, 12, (n, 1, t, t)).astype(np.uint8),
+        'sentinel1': s1,
+        'aster': np.stack([rng.integers(0, 3000, (n, t, t)), rng.integers(0, 60, (n, t, t))], 1).astype(np.int16),
+        'canopy_height_eth': np.stack([rng.integers(0, 40, (n, t, t)), rng.integers(0, 10, (n, t, t))], 1).astype(np.int8),
+        'dynamic_world': rng.integers(0, 10, (n, 1, t, t)).astype(np.uint8),
+        'esa_worldcover': rng.choice(np.array((0,) + ESA_WORLDCOVER_CODES, np.uint8), (n, 1, t, t)),
+        'biome': onehot(14, np.uint8), 'eco_region': onehot(846, np.uint16),
+        'era5': np.concatenate([rng.uniform(250, 310, (n, 3)), rng.uniform(0, .3, (n, 1))] * 3, 1).astype(np.float32),
+        'lat': np.array([encode_latlon(v) for v in lat], np.float32),
+        'lon': np.array([encode_latlon(v) for v in lon], np.float32),
+        'month': np.array([encode_month(v) for v in month], np.float32),
+    }
+    return arrays, [f'synthetic_{i:04d}' for i in range(n)], types
 
 # %% ../nbs/12_convert.ipynb #7c57ae65
 def smooth_fields(rng:np.random.Generator, # random generator
@@ -53,7 +213,7 @@ def synthetic_mmearth_arrays(n_tiles:int,        # number of tiles N
                              first:int=0         # number of the first tile (ids and random stream): build big files in blocks
                             )->tuple[dict, list, list]:
     """Spatially correlated MMEarth-like tiles for every modality of `MODALITIES` (paper Table 1): `(arrays, tile_ids,
-    s2_types)` ready for `mmearth_nb.dataset.write_mmearth`, arrays (N, C, H, W) pixel / (N, C) image in the file
+    s2_types)` ready for `write_mmearth` (above), arrays (N, C, H, W) pixel / (N, C) image in the file
     dtypes. Fields are `smooth_fields` mixed per band at realistic scales: S2 uint16 DN (~500-3000, 4% noise, B10 = 0
     on L2A, no-data swaths of 0 on ~10% of tiles), S1 float32 dB (HH/HV = -inf, no descending pass on ~10%), ASTER
     int16 elevation (m) and slope (deg), canopy height int8 (m), Dynamic World 1..9 and ESA WorldCover codes from
@@ -104,7 +264,7 @@ def write_synthetic_mmearth(folder,               # output folder (its name is t
                             **kwargs              # further `synthetic_mmearth_arrays` arguments
                            )->Path:
     """Write `n_tiles` of `synthetic_mmearth_arrays` (`tile_size` px) in the MMEarth layout with
-    `mmearth_nb.dataset.write_mmearth` (HDF5, `compression` at `compression_opts`: gzip 4 like the released files;
+    `write_mmearth` (above) (HDF5, `compression` at `compression_opts`: gzip 4 like the released files;
     splits 80/10/10 train/val/test, band statistics from the first `stats_tiles` tiles). Returns the folder (Path).
     Tiles are generated in blocks of 256 into the final arrays: ~1.2 MB of memory per 128 px tile. Raises like
     `write_mmearth`. Engineering: a full-size test file for chapter 17's benchmarks."""

@@ -12,13 +12,92 @@ from h5py import h5s
 import torch, torch.nn as nn
 from torch.utils.data import Dataset, DataLoader, Sampler, SequentialSampler, get_worker_info, default_collate
 from fastcore.basics import patch
-from .modalities import MODALITIES, TASKS, select_tasks
-from .dataset import MMEarthDataset, encode_batch, encoding_tensors, _open_h5
-from .check import check_batch
+from .modalities import MODALITIES, TASKS, IGNORE_INDEX, S2_FILE_BANDS, S2_BANDS, band_indices, select_tasks
+from .dataset import MMEarthDataset, _open_h5, _DW_LUT, _ESA_LUT
+from .check import check_batch, _check_stats
 
 # %% auto #0
-__all__ = ['FastMMEarthDataset', 'check_tile_info_s2_bands', 'MMEarthItems', 'collate_mmearth', 'SeededRandomSampler',
-           'make_loader', 'BatchNormalizer']
+__all__ = ['encoding_tensors', 'encode_batch', 'FastMMEarthDataset', 'check_tile_info_s2_bands', 'MMEarthItems',
+           'collate_mmearth', 'SeededRandomSampler', 'make_loader', 'BatchNormalizer']
+
+# %% ../nbs/11_fastdata.ipynb #7fd5e356
+def _sanitize_std(std)->np.ndarray:
+    "float32 std with 0 / NaN / inf replaced by 1 (as `normalize`); reached only by bands `check_band_stats` lets pass as empty (mean NaN)."
+    std = np.asarray(std, np.float32)
+    return np.where(np.isfinite(std) & (std > 0), std, 1).astype(np.float32)
+
+def encoding_tensors(stats, tasks, where='band statistics')->dict:
+    """The constants of `encode_batch` for `tasks` (as `select_tasks`) from a `*_band_stats.json` dict, validated by
+    chapter 22's `check_band_stats` (`where` names the file in errors): `{'s2_idx': int64 (12,) file band of each input channel,
+    's2_mean', 's2_std': float32 (2, 12) (row 0 L1C, row 1 L2A), 's2_empty': bool (2,) product without statistics,
+    'dw_lut', 'esa_lut': int64 (256,), 'mean_<modality>', 'std_<modality>': float32 (C,) per continuous target}`; std
+    of 0/NaN replaced by 1 (`_sanitize_std`). Engineering: the constants of chapter 01's `encode_tile`, once, as tensors.
+    Raises the `KeyError` / `ValueError` of `check_band_stats`."""
+    tasks = select_tasks(tasks); idx = band_indices(S2_FILE_BANDS, S2_BANDS)
+    s2, empty = _check_stats(stats, 'sentinel2', where)
+    enc = {'s2_idx': torch.tensor(idx, dtype=torch.int64),
+           's2_mean': torch.from_numpy(np.stack([m[idx] for m, _ in s2])),
+           's2_std': torch.from_numpy(np.stack([_sanitize_std(s)[idx] for _, s in s2])),
+           's2_empty': torch.tensor([t in empty for t in (0, 1)]),
+           'dw_lut': torch.from_numpy(_DW_LUT.copy()), 'esa_lut': torch.from_numpy(_ESA_LUT.copy())}
+    for t in tasks:
+        name = TASKS[t].modality
+        if name == 'sentinel2' or MODALITIES[name].is_categorical: continue
+        (m, s), = _check_stats(stats, name, where)[0]
+        enc[f'mean_{name}'], enc[f'std_{name}'] = torch.from_numpy(m), torch.from_numpy(_sanitize_std(s))
+    return enc
+
+# %% ../nbs/11_fastdata.ipynb #c8de28e0
+def _nodata_torch(raw:torch.Tensor, name:str, dtype=None)->torch.Tensor:
+    """`nodata_mask` for a torch tensor (any device) of raw values, or of their exact float32 copy when `dtype` (the
+    file's numpy dtype) is given; integer no-data values in the dtype's terms, as `nodata_mask`."""
+    nd = MODALITIES[name].nodata
+    dt = np.dtype(str(raw.dtype).replace('torch.', '') if dtype is None else dtype)
+    if dt.kind == 'f':
+        bad = (raw.abs() < math.inf).logical_not_()                  # = ~isfinite (NaN < inf is False), 4x faster on CPU
+        return bad if nd is None or not np.isfinite(nd) else bad | (raw == nd)
+    if nd is None or np.isnan(nd): return torch.zeros(raw.shape, dtype=torch.bool, device=raw.device)
+    v = (np.iinfo(dt).min if nd < 0 else np.iinfo(dt).max) if np.isinf(nd) else int(np.array(int(nd)).astype(np.int64).astype(dt))
+    return (raw if raw.is_floating_point() else raw.to(torch.int32)) == int(v)   # int32: every comparison exists on CUDA
+
+def _zscore(raw, name, mean, std, fill, bands=None):
+    """float32 `(raw - mean) / std` of the channels `bands` (axis 1; None: all) with `fill` where the raw value is
+    no-data, and the no-data mask. One float32 copy (exact for the layout's integer dtypes), then in place."""
+    x = raw.to(torch.float32, copy=bands is None)
+    if bands is not None: x = x.index_select(1, bands)
+    nd = _nodata_torch(x, name, str(raw.dtype).replace('torch.', ''))
+    return torch.where(nd, fill, x.sub_(mean).div_(std)), nd       # `where`: the same values as masked_fill, faster on CPU
+
+# %% ../nbs/11_fastdata.ipynb #2a4eb557
+def encode_batch(raw:dict, s2_type:torch.Tensor, enc:dict, tasks)->tuple[torch.Tensor, dict]:
+    """Input and targets of a batch of raw tiles (paper §4, §5.2, Fig. 2; chapter 01's `encode_tile` for a batch). `raw`: `{modality: tensor in the file dtype,
+    pixel (B, C, S, S) / image-level (B, C)}` with 'sentinel2' (13 file bands) and every modality of `tasks`; `s2_type`:
+    int64 (B,), 0 = L1C, 1 = L2A; `enc`: `encoding_tensors`, on the device of `raw`. Returns `(image float32
+    (B, 12, S, S) no-data 0, {task: target})`: continuous float32 (B, C, S, S) / (B, C), NaN = no-data; land cover int64
+    (B, S, S) and one-hot modalities int64 (B,), -1 = no-data. Gathers and elementwise ops (`where`) only: nothing makes
+    the host wait for a GPU (tested below). Raises `KeyError` naming a modality missing from `raw`,
+    `NotImplementedError` for a categorical modality without an encoding."""
+    for task in tasks:
+        if TASKS[task].modality not in raw:
+            raise KeyError(f"encode_batch: raw has no {TASKS[task].modality!r} (needed by task {task!r}); has {list(raw)}")
+    mean, std = (enc[k].index_select(0, s2_type)[:, :, None, None] for k in ('s2_mean', 's2_std'))   # L1C/L2A per tile
+    x, nodata = _zscore(raw['sentinel2'], 'sentinel2', mean, std, 0., enc['s2_idx'])   # canonical order, B10 dropped
+    targets = {}
+    for task in tasks:
+        name = TASKS[task].modality; m = MODALITIES[name]; r = raw[name]
+        if name == 'sentinel2': targets[task] = torch.where(nodata, math.nan, x)
+        elif name in ('dynamic_world', 'esa_worldcover'):                 # a gather, never a boolean mask
+            lut = enc['dw_lut'] if name == 'dynamic_world' else enc['esa_lut']
+            targets[task] = lut.index_select(0, r[:, 0].reshape(-1).long()).view(r[:, 0].shape)
+        elif m.one_hot:
+            v = r.to(torch.int32)
+            ok = ~_nodata_torch(r, name).any(1) & (v.sum(1) > 0)         # first maximum, as np.argmax
+            targets[task] = torch.where(ok, v.argmax(1), torch.full_like(ok, IGNORE_INDEX, dtype=torch.int64))
+        elif m.is_categorical: raise NotImplementedError(f"no target encoding for categorical modality {name!r}")
+        else:
+            shp = (1, -1, 1, 1) if m.is_pixel else (1, -1)
+            targets[task] = _zscore(r, name, enc[f'mean_{name}'].view(shp), enc[f'std_{name}'].view(shp), float('nan'))[0]
+    return x, targets
 
 # %% ../nbs/11_fastdata.ipynb #362f9318
 class FastMMEarthDataset(MMEarthDataset):
@@ -27,8 +106,8 @@ class FastMMEarthDataset(MMEarthDataset):
     `BatchNormalizer` on the GPU. `normalize`: 'worker' (items as `MMEarthDataset`'s, encoded in the loader process) or
     'device' (items `{'raw': {modality: tensor in the file dtype, pixel (C, S, S) crop / image (C,)}, 'index',
     's2_type'}`, Sentinel-2 with all 13 file bands). `check_values`: every batch read is checked against the layout's
-    ranges and codes (`check_batch`, chapter 22; its cost is measured there). Raises what `MMEarthDataset` raises, and
-    `ValueError` for an unknown `normalize` or (with `check_values`) a value outside the layout, naming the tiles."""
+    ranges and codes (`check_batch`, chapter 22; its cost is measured there). Raises what `MMEarthDataset` raises, the `KeyError` /
+    `ValueError` of `check_band_stats` (chapter 22) for unusable statistics, and `ValueError` for an unknown `normalize` or (with `check_values`) a value outside the layout, naming the tiles."""
     def __init__(self, folder, split:str|None='train', tasks='all', input_size:int|None=None, random_crop:bool=True,
                  seed:int|None=None, normalize:str='worker', check_tile_info:bool=True, check_values:bool=False):
         if normalize not in ('worker', 'device'):
@@ -36,6 +115,7 @@ class FastMMEarthDataset(MMEarthDataset):
         self.normalize, self.check_values = normalize, check_values
         if check_tile_info: check_tile_info_s2_bands(_tile_info_path(folder))   # before anything else is read
         super().__init__(folder, split, tasks, input_size, random_crop, seed)
+        self.enc = encoding_tensors(self.band_stats, self.tasks, self.stats_path)   # statistics validated, tables
         self._h5 = self._pid = self._gen_pid = None; self._dsets = {}
 
     def __repr__(self): return super().__repr__()[:-1] + f", normalize={self.normalize!r})"
@@ -43,7 +123,8 @@ class FastMMEarthDataset(MMEarthDataset):
 # %% ../nbs/11_fastdata.ipynb #13bf60fe
 import re, mmap, json
 from pathlib import Path
-from .dataset import check_s2_band_names, find_file, _read_json
+from .dataset import find_file, _read_json
+from .check import check_s2_band_names
 from .modalities import LAYOUT_FILES
 
 def _tile_info_path(folder)->Path:
@@ -80,6 +161,17 @@ def check_tile_info_s2_bands(path:str|Path)->int:
                              + str(e)[len(str(path)):]) from None
     _CHECKED_TILE_INFO[key] = len(lists)
     return len(lists)
+
+# %% ../nbs/11_fastdata.ipynb #3e8c1516
+@patch
+def _check_s2_stats(self:FastMMEarthDataset, types, idxs):
+    "`ValueError` if a tile of `types` (0/1 per item `idxs`) is of a Sentinel-2 product whose statistics are empty."
+    bad = [k for k, t in enumerate(np.asarray(types).reshape(-1)) if bool(self.enc['s2_empty'][int(t)])]
+    if bad:
+        k = bad[0]; key = ('sentinel2_l1c', 'sentinel2_l2a')[int(np.asarray(types).reshape(-1)[k])]
+        i = int(np.asarray(idxs).reshape(-1)[k])
+        raise ValueError(f"{self.stats_path}: statistics {key!r} are empty (NaN: the statistics saw no such tile), but item "
+                         f"{i} (HDF5 row {int(self.indices[i])}) of {self.h5_path.name} is {key[-3:].upper()}: it cannot be standardized")
 
 # %% ../nbs/11_fastdata.ipynb #ae133201
 @patch

@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 from .modalities import (MODALITIES, S2_FILE_BANDS, S2_BANDS, DYNAMIC_WORLD_CLASSES,
     ESA_WORLDCOVER_CODES, ESA_WORLDCOVER_CLASSES, encode_latlon, encode_month)
-from .dataset import write_mmearth, compute_band_stats, nodata_mask, check_s2_band_names, MMEarthDataset
+from .dataset import nodata_mask, MMEarthDataset
+from .convert import write_mmearth, compute_band_stats
+from .check import check_s2_band_names
 from fastcore.script import call_parse
 
 def _rasterio():
