@@ -12,17 +12,17 @@ from fastcore.script import call_parse
 from .training import hyphen_cli, write_atomic
 from .probe import GEOBENCH_TASKS
 from .geobench_data import geobench_root, task_dir
-from .modalities import DATASET_VERSIONS, select_tasks
+from .modalities import select_tasks, geometry_for_tile_size
 
 # %% auto #0
 __all__ = ['TABLE4_COLUMNS', 'PAPER_RESULTS', 'PAPER_SOURCE', 'PAPER_PRETRAINING', 'RELEASED_FOLDER', 'ROW_OF_INPUT',
            'ROW_OF_ALL_MOD', 'TABLE4_TASKS', 'EXTRA_TASKS', 'FIDELITIES', 'ASSUMED_SAMPLE_MS', 'PROTOCOLS',
-           'COLUMN_PREFIX', 'APPROX_EXTRA_PP', 'TABLE4_PRETRAIN', 'PLANNING_TILES_PER_S', 'MEASURED_WORKER_TILES_PER_S',
-           'PAPER_PRETRAIN', 'SUBCOMMANDS', 'paper_value', 'ReleasedRun', 'released_run', 'find_released', 'Cell',
-           'table4_tasks', 'table4_cells', 'rank_world', 'cells_of_rank', 'cell_passes', 'task_sizes',
-           'measure_sample_ms', 'duration', 'estimate_seconds', 'results_of', 'done_keys', 'check_settings',
-           'compare_rows', 'comparison_markdown', 'comparison_csv', 'run_table4', 'pretrain_recipe', 'recipe_text',
-           'mmearth_reproduce']
+           'COLUMN_PREFIX', 'APPROX_EXTRA_PP', 'DATASET_VERSIONS', 'TABLE4_PRETRAIN', 'PLANNING_TILES_PER_S',
+           'MEASURED_WORKER_TILES_PER_S', 'PAPER_PRETRAIN', 'SUBCOMMANDS', 'paper_value', 'ReleasedRun', 'released_run',
+           'find_released', 'Cell', 'table4_tasks', 'table4_cells', 'rank_world', 'cells_of_rank', 'cell_passes',
+           'task_sizes', 'measure_sample_ms', 'duration', 'estimate_seconds', 'results_of', 'done_keys',
+           'check_settings', 'compare_rows', 'comparison_markdown', 'comparison_csv', 'run_table4', 'DatasetVersion',
+           'pretrain_recipe', 'recipe_text', 'mmearth_reproduce']
 
 # %% ../nbs/21_reproduce.ipynb #cb2f12e6
 TABLE4_COLUMNS = (('m-bigearthnet', 'ft'), ('m-bigearthnet', 'lp'), ('m-so2sat', 'ft'), ('m-so2sat', 'lp'),
@@ -386,6 +386,18 @@ def run_table4(checkpoints, geobench_dir=None, seeds:int=1, fidelity:str='both',
             if p.exists(): failed += json.loads(p.read_text()).get('failed', [])
         if failed: raise RuntimeError(f"{len(failed)} cell(s) failed (run the command again to retry them): " + '; '.join(failed[:3]))
     return res
+
+# %% ../nbs/21_reproduce.ipynb #0d60dd04
+@dataclass(frozen=True)
+class DatasetVersion:
+    """A released MMEarth version (paper §3, §5.2; folder names of MMEarth-data's download instructions): folder name,
+    tile size, crop (input) size and patch size in pixels, number of tiles. Raises nothing."""
+    name: str; folder: str; tile_size: int; input_size: int; patch_size: int; n_tiles: int
+
+DATASET_VERSIONS = {v.name: v for v in [
+    DatasetVersion('MMEarth',     'data_1M_v001',    128, 112, 16, 1_240_000),
+    DatasetVersion('MMEarth64',   'data_1M_v001_64',  64,  56,  8, 1_240_000),
+    DatasetVersion('MMEarth100k', 'data_100k_v001',  128, 112, 16,   100_000)]}
 
 # %% ../nbs/21_reproduce.ipynb #eefa277d
 TABLE4_PRETRAIN = {'s2': 'MMEarth-S2', 'pixel': 'MMEarth-PixelM', 'image': 'MMEarth-ImageM', 'all': 'MMEarth'}
