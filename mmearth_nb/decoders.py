@@ -24,7 +24,8 @@ def unpatchify(x:torch.Tensor, patch_size:int, channels:int)->torch.Tensor:
 
 # %% ../nbs/04_decoders.ipynb #12f2b6f3
 def patchify(img:torch.Tensor, patch_size:int)->torch.Tensor:
-    """Inverse of `unpatchify`: image (B, C, H, W) -> (B, p*p*C, H/p, W/p). Raises `ValueError` unless p divides H and W."""
+    """Inverse of `unpatchify` (MAE layout, MMEarth-train `models/fcmae.py` `patchify`): image (B, C, H, W), any dtype ->
+    (B, p*p*C, H/p, W/p), same dtype. Raises `ValueError` unless p divides H and W."""
     B, C, H, W = img.shape; p = patch_size
     if H % p or W % p: raise ValueError(f"patchify: image {H}x{W} is not a multiple of patch_size {p}")
     return img.reshape(B, C, H // p, p, W // p, p).permute(0, 3, 5, 1, 2, 4).reshape(B, p * p * C, H // p, W // p)
@@ -41,8 +42,9 @@ class PixelHead(nn.Conv2d):
 
 # %% ../nbs/04_decoders.ipynb #8afdcc57
 def masked_mean_pool(x:torch.Tensor, mask:torch.Tensor|None)->torch.Tensor:
-    """Mean of tokens `x` (B, D, h, w) float over the masked tokens of `mask` (B, h, w) bool, True = masked -> (B, D);
-    over all tokens where a sample has none, or if `mask` is None. Raises `ValueError` if the mask does not match x."""
+    """Mean of tokens `x` (B, D, h, w) float over the masked tokens of `mask` (B, h, w) bool, True = masked -> (B, D), same
+    dtype (paper §4.1: image-level heads pool the decoded masked tokens); over all tokens where a sample has none, or if
+    `mask` is None (the public `models/fcmae.py` pools all). Raises `ValueError` if the mask does not match x."""
     if mask is None: return x.mean((2, 3))
     if mask.shape != (x.shape[0], *x.shape[2:]): raise ValueError(f"masked_mean_pool: mask {tuple(mask.shape)} does not match tokens {tuple(x.shape)}")
     w = mask.to(x.dtype)
@@ -68,6 +70,7 @@ class ImageHead(nn.Module):
 
 # %% ../nbs/04_decoders.ipynb #879bdb06
 MPMAE_INITS = ('convnextv2', 'fcmae')
+_MPMAE_KW = ('decoder_dim', 'mask_ratio', 'shared_decoder', 'image_pool', 'image_norm', 'norm_pix_loss', 'init', 'decoder_grn_eps')
 
 class MPMAE(nn.Module):
     """Multi-Pretext Masked Autoencoder (paper Sec. 4.1, Fig. 2; public MMEarth-train `models/fcmae.py` `FCMAE`).
@@ -153,17 +156,13 @@ def forward(self:MPMAE, image:torch.Tensor, mask:torch.Tensor|None=None)->tuple[
 # %% ../nbs/04_decoders.ipynb #f71dbc45
 @patch(as_prop=True)
 def config(self:MPMAE)->dict:
-    "The constructor options (for checkpoints): tasks, decoder_dim, patch_size, mask_ratio, shared_decoder, image_pool, image_norm, norm_pix_loss, init, decoder_grn_eps."
-    return dict(tasks=list(self.tasks), decoder_dim=self.decoder_dim, patch_size=self.patch_size, mask_ratio=self.mask_ratio,
-                shared_decoder=self.shared_decoder, image_pool=self.image_pool, image_norm=self.image_norm,
-                norm_pix_loss=self.norm_pix_loss, init=self.init, decoder_grn_eps=self.decoder_grn_eps)
+    "The constructor options (Engineering: saved with checkpoints, chapter 15): tasks, patch_size and the `MPMAE` keywords of `_MPMAE_KW`."
+    return dict(tasks=list(self.tasks), patch_size=self.patch_size, **{k: getattr(self, k) for k in _MPMAE_KW})
 
 @patch
 def extra_repr(self:MPMAE): return f"tasks={self.tasks}, patch_size={self.patch_size}, mask_ratio={self.mask_ratio}, shared_decoder={self.shared_decoder}, image_pool={self.image_pool!r}"
 
 # %% ../nbs/04_decoders.ipynb #91435af8
-_MPMAE_KW = ('decoder_dim', 'mask_ratio', 'shared_decoder', 'image_pool', 'image_norm', 'norm_pix_loss', 'init', 'decoder_grn_eps')
-
 def mpmae(size:str='atto', tasks='all', impl:str='sparse', patch_size:int=16, **kwargs)->MPMAE:
     """MP-MAE (paper Sec. 4.1) with a ConvNeXt V2 encoder of `size` ('atto' ... 'huge'), `impl` 'sparse' (default) or 'masked'
     (chapter 03), `patch_size` 16 for 112 px inputs or 8 for 56 px. Keywords of `MPMAE` go to it, the rest to `convnextv2`
