@@ -563,11 +563,11 @@ class count_host_syncs(TorchDispatchMode):
 from .modalities import select_tasks
 from .masking import random_patch_mask, n_visible as _n_visible
 from .encoder import SparseConvNeXtV2, convnextv2, on_cuda_path
-from .decoders import MPMAE, _MPMAE_KW
+from .architecture import PublicMPMAE, PUBLIC_MPMAE_KW
 from .loss import MultiTaskLoss
 
 # %% ../nbs/10_training.ipynb #e5f1dc71
-class SyncFreeMPMAE(MPMAE):
+class SyncFreeMPMAE(PublicMPMAE):
     """Chapter 04's `MPMAE` whose `forward(image, mask=None, n_visible='auto') -> (preds, mask)` gives the sparse encoder
     the visible patches per sample, so it finds its sites without a host sync. 'auto': known when the mask is drawn here;
     read off a CPU mask (None where samples differ); on the CUDA path `n_visible(grid, mask_ratio)` (chapter 02), checked
@@ -590,7 +590,7 @@ class SyncFreeMPMAE(MPMAE):
 def sync_free_mpmae(size:str='atto', tasks='all', impl:str='sparse', patch_size:int=16, **kwargs)->SyncFreeMPMAE:
     "Chapter 04's `mpmae` building a `SyncFreeMPMAE` (same arguments; same weights for the same seed). Raises `ValueError` for impl='dense'."
     if impl == 'dense': raise ValueError("sync_free_mpmae: impl must be 'sparse' or 'masked'; the dense ConvNeXtV2 has no masked forward")
-    mk = {k: kwargs.pop(k) for k in _MPMAE_KW if k in kwargs}
+    mk = {k: kwargs.pop(k) for k in PUBLIC_MPMAE_KW if k in kwargs}
     return SyncFreeMPMAE(convnextv2(size, impl=impl, patch_size=patch_size, **kwargs), select_tasks(tasks), patch_size=patch_size, **mk)
 
 # %% ../nbs/10_training.ipynb #34809e35
