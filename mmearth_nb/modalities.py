@@ -38,20 +38,15 @@ class Modality:
     is_pixel = property(lambda self: self.level == 'pixel')
     is_categorical = property(lambda self: self.kind == 'categorical')
     n_channels = property(lambda self: self.n_classes if self.one_hot else self.n_bands)  # channels of the array
-
-# %% ../nbs/00_modalities.ipynb #7c026e85
-def _tile_shape(self)->tuple:
-    "Shape of one tile's array (the HDF5 row): pixel `(C, H, W)` with H, W None (any, equal in all pixel datasets), image `(C,)`."
-    return (self.n_channels, None, None) if self.is_pixel else (self.n_channels,)
-Modality.tile_shape = property(_tile_shape)
+    # one tile's array (the HDF5 row): pixel (C, H, W) with H, W None (any, equal in all pixel datasets), image (C,)
+    tile_shape = property(lambda self: (self.n_channels, None, None) if self.is_pixel else (self.n_channels,))
 
 # %% ../nbs/00_modalities.ipynb #bec33f69
 def _bounds(self)->tuple|None:
     "`(lo, hi)` float64 arrays `(C,)` of the allowed raw values per channel (from `valid`, else from `codes`); None: any value."
     v = self.valid if self.valid is not None else (min(self.codes), max(self.codes)) if self.codes else None
     if v is None: return None
-    v = np.asarray(v, np.float64).reshape(-1, 2)
-    v = np.broadcast_to(v, (self.n_channels, 2)) if len(v) == 1 else v
+    v = np.broadcast_to(np.asarray(v, np.float64).reshape(-1, 2), (self.n_channels, 2))
     return v[:, 0].copy(), v[:, 1].copy()
 Modality.bounds = _bounds
 
@@ -65,31 +60,25 @@ S2_RGB = ('B4','B3','B2')
 
 # %% ../nbs/00_modalities.ipynb #b695668d
 _S1_BANDS = ('asc_VV','asc_VH','asc_HH','asc_HV','desc_VV','desc_VH','desc_HH','desc_HV')
-_ERA5_BANDS = tuple(f'{p}_{v}' for p in ('prev_month','curr_month','year')
-                    for v in ('avg_temp','min_temp','max_temp','total_precip'))
+_ERA5_BANDS = tuple(f'{p}_{v}' for p in ('prev_month','curr_month','year') for v in ('avg_temp','min_temp','max_temp','total_precip'))
 IGNORE_INDEX = -1
 "Target value of categorical no-data (pixel or image level); cross entropy ignores it."
 
 # %% ../nbs/00_modalities.ipynb #a62a1ca9
-DYNAMIC_WORLD_CLASSES = ('water','trees','grass','flooded_vegetation','crops','shrub_and_scrub',
-                         'built','bare','snow_and_ice')
+DYNAMIC_WORLD_CLASSES = ('water','trees','grass','flooded_vegetation','crops','shrub_and_scrub','built','bare','snow_and_ice')
 "Dynamic World classes 1..9 in the file (0 = no data), 0..8 as targets."
 ESA_WORLDCOVER_CODES = (10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100)
 "ESA WorldCover class codes in the file (0 = no data); target index = position in this tuple."
-ESA_WORLDCOVER_CLASSES = ('tree_cover','shrubland','grassland','cropland','built_up','bare_sparse',
-                          'snow_ice','water','herbaceous_wetland','mangroves','moss_lichen')
+ESA_WORLDCOVER_CLASSES = ('tree_cover','shrubland','grassland','cropland','built_up','bare_sparse','snow_ice','water','herbaceous_wetland','mangroves','moss_lichen')
 
 # %% ../nbs/00_modalities.ipynb #f19d2b63
 _M, _INF = Modality, float('inf')
 _S2_FAMILY = [
     _M('sentinel2', S2_FILE_BANDS, 'pixel', 'continuous', 'uint16', 0, stats_key='sentinel2_l1c', unit='reflectance x 10000',
        description='Sentinel-2 optical, L1C or L2A (statistics chosen per tile)'),
-    _M('sentinel2_cloudmask', ('QA60',), 'pixel', 'categorical', 'uint16', 65535, valid=(0, 3072),
-       description='S2 QA60 cloud mask (bit 10 opaque, bit 11 cirrus clouds)'),
-    _M('sentinel2_cloudprod', ('MSK_CLDPRB',), 'pixel', 'continuous', 'uint16', 65535, unit='%', valid=(0, 100),
-       description='S2 cloud probability (L2A)'),
-    _M('sentinel2_scl', ('SCL',), 'pixel', 'categorical', 'uint8', 255, codes=tuple(range(12)),
-       description='S2 scene classification (L2A), classes 0..11')]
+    _M('sentinel2_cloudmask', ('QA60',), 'pixel', 'categorical', 'uint16', 65535, valid=(0, 3072), description='S2 QA60 cloud mask (bit 10 opaque, bit 11 cirrus clouds)'),
+    _M('sentinel2_cloudprod', ('MSK_CLDPRB',), 'pixel', 'continuous', 'uint16', 65535, unit='%', valid=(0, 100), description='S2 cloud probability (L2A)'),
+    _M('sentinel2_scl', ('SCL',), 'pixel', 'categorical', 'uint8', 255, codes=tuple(range(12)), description='S2 scene classification (L2A), classes 0..11')]
 
 # %% ../nbs/00_modalities.ipynb #2463b92e
 _PIXEL = [
@@ -99,26 +88,19 @@ _PIXEL = [
        valid=((-500, 9000), (0, 90)), description='ASTER GDEM elevation (m) and slope (degrees)'),
     _M('canopy_height_eth', ('height','std'), 'pixel', 'continuous', 'int8', 255, stats_key='canopy_height_eth', unit='m',
        valid=(0, 127), description='ETH global canopy height (m) and its standard deviation'),
-    _M('dynamic_world', ('landcover',), 'pixel', 'categorical', 'uint8', 0, n_classes=9, codes=tuple(range(1, 10)),
-       description='Dynamic World land cover, yearly mode'),
-    _M('esa_worldcover', ('map',), 'pixel', 'categorical', 'uint8', 0, n_classes=11, codes=ESA_WORLDCOVER_CODES,
-       description='ESA WorldCover 2020 land cover')]
+    _M('dynamic_world', ('landcover',), 'pixel', 'categorical', 'uint8', 0, n_classes=9, codes=tuple(range(1, 10)), description='Dynamic World land cover, yearly mode'),
+    _M('esa_worldcover', ('map',), 'pixel', 'categorical', 'uint8', 0, n_classes=11, codes=ESA_WORLDCOVER_CODES, description='ESA WorldCover 2020 land cover')]
 
 # %% ../nbs/00_modalities.ipynb #d38bdef6
 _IMAGE = [
-    _M('biome', ('biome',), 'image', 'categorical', 'uint8', 255, n_classes=14, one_hot=True, codes=(0, 1),
-       description='RESOLVE biome (one-hot)'),
-    _M('eco_region', ('eco_region',), 'image', 'categorical', 'uint16', 65535, n_classes=846, one_hot=True, codes=(0, 1),
-       description='RESOLVE ecoregion (one-hot)'),
-    _M('era5', _ERA5_BANDS, 'image', 'continuous', 'float32', float('nan'), stats_key='era5', unit='K, m',
-       valid=((150, 350),) * 3 + ((0, 20),) + ((150, 350),) * 3 + ((0, 20),) + ((150, 350),) * 3 + ((0, 20),),
+    _M('biome', ('biome',), 'image', 'categorical', 'uint8', 255, n_classes=14, one_hot=True, codes=(0, 1), description='RESOLVE biome (one-hot)'),
+    _M('eco_region', ('eco_region',), 'image', 'categorical', 'uint16', 65535, n_classes=846, one_hot=True, codes=(0, 1), description='RESOLVE ecoregion (one-hot)'),
+    _M('era5', _ERA5_BANDS, 'image', 'continuous', 'float32', float('nan'), stats_key='era5', unit='K, m', valid=((150, 350),) * 3 + ((0, 20),) + ((150, 350),) * 3 + ((0, 20),) + ((150, 350),) * 3 + ((0, 20),),
        description='ERA5 temperature (K) and total precipitation (m) for month, previous month, year'),
-    _M('lat', ('sin','cos'), 'image', 'continuous', 'float32', -_INF, stats_key='lat', valid=(-1, 1), cyclic=True,
-       description='cyclic latitude encoding, eq. 3-4'),
-    _M('lon', ('sin','cos'), 'image', 'continuous', 'float32', -_INF, stats_key='lon', valid=(-1, 1), cyclic=True,
-       description='cyclic longitude encoding, eq. 5-6'),
-    _M('month', ('sin_month','cos_month'), 'image', 'continuous', 'float32', -_INF, stats_key='month', valid=(-1, 1),
-       cyclic=True, description='cyclic month encoding of the S2 date, eq. 7-8')]
+    _M('lat', ('sin','cos'), 'image', 'continuous', 'float32', -_INF, stats_key='lat', valid=(-1, 1), cyclic=True, description='cyclic latitude encoding, eq. 3-4'),
+    _M('lon', ('sin','cos'), 'image', 'continuous', 'float32', -_INF, stats_key='lon', valid=(-1, 1), cyclic=True, description='cyclic longitude encoding, eq. 5-6'),
+    _M('month', ('sin_month','cos_month'), 'image', 'continuous', 'float32', -_INF, stats_key='month', valid=(-1, 1), cyclic=True,
+       description='cyclic month encoding of the S2 date, eq. 7-8')]
 
 # %% ../nbs/00_modalities.ipynb #8debe82a
 MODALITIES = {m.name: m for m in _S2_FAMILY + _PIXEL + _IMAGE}
@@ -142,9 +124,8 @@ S2_MASK_BANDS = tuple(b for k in ('sentinel2_cloudmask', 'sentinel2_cloudprod', 
 
 # %% ../nbs/00_modalities.ipynb #aa0a054a
 def stats_keys()->dict:
-    """`{band statistics key: modality name}` (str -> str) of every entry the `*_band_stats.json` file must hold: one per
-    Sentinel-2 product (paper §5.2, L1C and L2A standardized individually) and one per other normalized modality (the
-    `stats_key` of `MODALITIES`, MMEarth-data `utils/convert_to_h5.py`). Raises nothing."""
+    """`{band statistics key: modality name}` (str -> str) of every entry of `*_band_stats.json`: one per Sentinel-2 product (paper
+    §5.2, L1C and L2A standardized individually), one per other normalized modality (MMEarth-data `utils/convert_to_h5.py`)."""
     return {**{k: 'sentinel2' for k in S2_STATS_KEYS},
             **{m.stats_key: m.name for m in MODALITIES.values() if m.stats_key and m.name != 'sentinel2'}}
 
@@ -163,8 +144,7 @@ class LayoutField:
     required: bool = True     # must be present (for '<...>' keys: at every one of `keys`)
     keys: tuple|str = ()      # the keys '<...>' must cover: a tuple, or the name of the field whose values they are
     description: str = ''
-    @property
-    def name(self)->str: return f"{self.file}:{self.key}"
+    name = property(lambda self: f"{self.file}:{self.key}")   # 'file:key', the key of LAYOUT_FIELDS
 
 # %% ../nbs/00_modalities.ipynb #a0d8a0e3
 _F = LayoutField
@@ -200,31 +180,25 @@ AGREEMENT = {
     'split_rows': 'every split row is an HDF5 row (0 <= row < N); no row in two splits',
     'stats_bands': 'every statistics list has one number per band of its modality (Sentinel-2: 13, file order)',
     'stats_products': 'a Sentinel-2 product that a tile has has statistics (not all NaN)',
-    'location': 'the lat, lon and month encodings of a tile are eq. 3-8 of its tile info lat, lon and S2_DATE',
-}
+    'location': 'the lat, lon and month encodings of a tile are eq. 3-8 of its tile info lat, lon and S2_DATE'}
 "How the four files must agree with each other (checked by chapter 22, `location` in the full scan)."
 
 # %% ../nbs/00_modalities.ipynb #aafa5a21
 S2_PUBLIC_CODE_BANDS = ('B1','B2','B3','B4','B5','B6','B7','B8A','B8','B9','B11','B12')
 "Input order of the authors' public pretraining code (B8A *before* B8), kept only to map checkpoints."
 
-def band_indices(src:tuple|list, # band names in the order they are stored
-                 dst:tuple|list, # band names in the order wanted
-                 what:str='bands' # name used in the error message
-                )->list[int]:
+def band_indices(src:tuple|list, dst:tuple|list, what:str='bands')->list[int]:
     """Indices `idx` (list of int, `len(dst)`) such that `x[idx]` (numpy or torch, bands on the indexed axis) reorders data
-    stored in `src` order into `dst` order, matched by name (band orders: MMEarth-data `utils/convert_to_h5.py`, GEO-Bench).
-    Raises `KeyError` naming `what`, the missing bands and the available ones."""
+    stored in band order `src` into band order `dst`, matched by name (band orders: MMEarth-data `utils/convert_to_h5.py`, GEO-Bench).
+    Raises `KeyError` naming `what` (the data, in the message), the missing bands and the available ones."""
     missing = [b for b in dst if b not in src]
     if missing: raise KeyError(f"{what}: {missing} not found; available: {list(src)}")
     return [list(src).index(b) for b in dst]
 
 # %% ../nbs/00_modalities.ipynb #607d60f5
-GEOBENCH_S2_NAMES = {
-    'B1': '01 - Coastal aerosol', 'B2': '02 - Blue', 'B3': '03 - Green', 'B4': '04 - Red',
-    'B5': '05 - Vegetation Red Edge', 'B6': '06 - Vegetation Red Edge', 'B7': '07 - Vegetation Red Edge',
-    'B8': '08 - NIR', 'B8A': '08A - Vegetation Red Edge', 'B9': '09 - Water vapour',
-    'B10': '10 - SWIR - Cirrus', 'B11': '11 - SWIR', 'B12': '12 - SWIR'}
+GEOBENCH_S2_NAMES = {'B1': '01 - Coastal aerosol', 'B2': '02 - Blue', 'B3': '03 - Green', 'B4': '04 - Red', 'B5': '05 - Vegetation Red Edge',
+    'B6': '06 - Vegetation Red Edge', 'B7': '07 - Vegetation Red Edge', 'B8': '08 - NIR', 'B8A': '08A - Vegetation Red Edge',
+    'B9': '09 - Water vapour', 'B10': '10 - SWIR - Cirrus', 'B11': '11 - SWIR', 'B12': '12 - SWIR'}
 "Canonical band name -> GEO-Bench band name."
 
 # %% ../nbs/00_modalities.ipynb #506cd444
@@ -266,34 +240,23 @@ TASKS = {t.name: t for t in [
 "The 12 pretext tasks of the paper, in Fig. 2 order (pixel-level first)."
 
 # %% ../nbs/00_modalities.ipynb #e96eab68
-TASK_SUBSETS = {
-    'all':   tuple(TASKS),
-    's2':    ('sentinel2',),
-    'pixel': tuple(n for n, t in TASKS.items() if t.is_pixel),
-    'image': ('sentinel2',) + tuple(n for n, t in TASKS.items() if not t.is_pixel),
-}
+TASK_SUBSETS = {'all': tuple(TASKS), 's2': ('sentinel2',), 'pixel': tuple(n for n, t in TASKS.items() if t.is_pixel),
+                'image': ('sentinel2',) + tuple(n for n, t in TASKS.items() if not t.is_pixel)}
 "Named task subsets: 'all' (MMEarth), 's2' (MMEarth-S2), 'pixel' (MMEarth-PixelM), 'image' (MMEarth-ImageM)."
 
 # %% ../nbs/00_modalities.ipynb #41b83133
 def select_tasks(spec:str|list|tuple='all')->tuple[str, ...]:
-    """Task names (tuple of str, canonical Fig. 2 order) for a subset name of `TASK_SUBSETS` (paper Tables 3-4: 'all',
-    's2', 'pixel', 'image') or a comma-separated string / sequence of task names. Raises `ValueError` naming the unknown
-    subsets or tasks (or an empty list) and listing the valid ones."""
-    if isinstance(spec, str):
-        if spec in TASK_SUBSETS: return TASK_SUBSETS[spec]
-        spec = [s.strip() for s in spec.split(',') if s.strip()]
-    names = list(spec)
-    unknown = [n for n in names if n not in TASKS]
-    if unknown or not names:
-        raise ValueError(f"tasks: unknown task or subset {unknown or spec!r}; choose a subset of "
-                         f"{list(TASK_SUBSETS)} or a comma-separated list of {list(TASKS)}")
-    return tuple(n for n in TASKS if n in names)
+    """Task names (tuple of str, canonical Fig. 2 order) for a subset name of `TASK_SUBSETS` (paper Tables 3-4) or a comma-separated
+    string / sequence of task names. Raises `ValueError` naming the unknown tasks (or an empty list) and listing the valid ones."""
+    spec = TASK_SUBSETS.get(spec) or [s.strip() for s in spec.split(',') if s.strip()] if isinstance(spec, str) else list(spec)
+    unknown = [n for n in spec if n not in TASKS]
+    if unknown or not spec: raise ValueError(f"tasks: unknown task or subset {unknown or spec!r}; choose a subset of {list(TASK_SUBSETS)} or a comma-separated list of {list(TASKS)}")
+    return tuple(n for n in TASKS if n in spec)
 
 # %% ../nbs/00_modalities.ipynb #3efaa872
 def geometry_for_tile_size(tile_size:int)->tuple[int,int]:
-    """`(input_size, patch_size)` in pixels for a tile size in pixels: keep 7/8 of the tile (the random crop) cut into a
-    7x7 patch grid, 128 -> (112, 16), 64 -> (56, 8) (paper §4.1, §5.2). Raises `ValueError` for a tile size without a
-    7x7 grid of patches whose size is a multiple of 8 (or 1, 2, 4)."""
+    """`(input_size, patch_size)` in pixels for a tile size in pixels: 7/8 of the tile (the random crop) in a 7x7 patch grid,
+    128 -> (112, 16), 64 -> (56, 8) (paper §4.1, §5.2). Raises `ValueError` without a 7x7 grid of patches of 8k (or 1, 2, 4) px."""
     inp = tile_size * 7 // 8; p = inp // 7
     if inp % 7 or (p % 8 and p not in (1, 2, 4)): raise ValueError(f"tile size {tile_size}: no 7x7 patch geometry; use 64 or 128")
     return inp, p
