@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from .modalities import S2_BANDS, S2_PUBLIC_CODE_BANDS, TASKS, band_indices
 from .encoder import (CONVNEXTV2_SIZES, ConvNeXtV2, MaskedConvNeXtV2, SparseConvNeXtV2, convnextv2)
 from .training import atomic_save
-from .decoders import MPMAE, mpmae
+from .architecture import PublicMPMAE as MPMAE, public_mpmae as mpmae
 from .loss import MultiTaskLoss
 
 # %% auto #0
@@ -752,7 +752,7 @@ def load_released_encoder(path:str|Path|dict,     # released `checkpoint-*.pth` 
 
 # %% ../nbs/15_checkpoints.ipynb #c2fcbbf7
 def released_mpmae_kwargs(cfg:ReleasedConfig)->dict:
-    "Keyword arguments of `mmearth_nb.decoders.mpmae` reproducing a released MP-MAE's architecture and semantics."
+    "Keyword arguments of `mmearth_nb.architecture.public_mpmae` reproducing a released MP-MAE's architecture and semantics (MMEarth-train `models/fcmae.py`: one decoder block shared by all tasks, image heads pooling all tokens)."
     return dict(size=cfg.size, tasks=tuple(t for t in TASKS if t in cfg.tasks), patch_size=cfg.patch_size,
                 stem=cfg.stem, in_chans=cfg.in_chans, decoder_dim=cfg.decoder_dim or 512,
                 shared_decoder=bool(cfg.shared_decoder), image_pool='all', image_norm='tokens',
@@ -767,7 +767,7 @@ def released_loss_kwargs(cfg:ReleasedConfig)->dict:
 
 def _semantics_warnings(model, cfg:ReleasedConfig)->list[str]:
     w = []
-    if getattr(model, 'image_pool', 'all') != 'all': w.append(f"image_pool={model.image_pool!r} (released heads pooled over all tokens: 'all')")
+    if getattr(model, 'image_pool', 'masked') != 'all': w.append(f"image_pool={model.image_pool!r} (released heads pooled over all tokens: 'all')")
     if getattr(model, 'image_norm', 'tokens') != 'tokens': w.append(f"image_norm={model.image_norm!r} (released: LayerNorm on tokens, 'tokens')")
     return w
 

@@ -9,10 +9,10 @@ import torch.nn as nn
 from fastcore.basics import patch
 from .modalities import TASKS, select_tasks
 from .masking import random_patch_mask, upsample_mask
-from .encoder import Block, convnextv2, trunc_normal_init, ENCODER_INITS
+from .encoder import Block, convnextv2, trunc_normal_init
 
 # %% auto #0
-__all__ = ['MPMAE_INITS', 'unpatchify', 'patchify', 'PixelHead', 'masked_mean_pool', 'ImageHead', 'MPMAE', 'mpmae']
+__all__ = ['unpatchify', 'patchify', 'PixelHead', 'masked_mean_pool', 'ImageHead', 'MPMAE', 'mpmae']
 
 # %% ../nbs/04_decoders.ipynb #35140f41
 def unpatchify(x:torch.Tensor, patch_size:int, channels:int)->torch.Tensor:
@@ -24,7 +24,8 @@ def unpatchify(x:torch.Tensor, patch_size:int, channels:int)->torch.Tensor:
 
 # %% ../nbs/04_decoders.ipynb #12f2b6f3
 def patchify(img:torch.Tensor, patch_size:int)->torch.Tensor:
-    """Inverse of `unpatchify`: image (B, C, H, W) -> (B, p*p*C, H/p, W/p). Raises `ValueError` unless p divides H and W."""
+    """Inverse of `unpatchify` (MAE layout, MMEarth-train `models/fcmae.py` `patchify`): image (B, C, H, W), any dtype ->
+    (B, p*p*C, H/p, W/p), same dtype. Raises `ValueError` unless p divides H and W."""
     B, C, H, W = img.shape; p = patch_size
     if H % p or W % p: raise ValueError(f"patchify: image {H}x{W} is not a multiple of patch_size {p}")
     return img.reshape(B, C, H // p, p, W // p, p).permute(0, 3, 5, 1, 2, 4).reshape(B, p * p * C, H // p, W // p)
@@ -40,10 +41,9 @@ class PixelHead(nn.Conv2d):
     def forward(self, x): return unpatchify(super().forward(x), self.patch_size, self.n_out)
 
 # %% ../nbs/04_decoders.ipynb #8afdcc57
-def masked_mean_pool(x:torch.Tensor, mask:torch.Tensor|None)->torch.Tensor:
-    """Mean of tokens `x` (B, D, h, w) float over the masked tokens of `mask` (B, h, w) bool, True = masked -> (B, D);
-    over all tokens where a sample has none, or if `mask` is None. Raises `ValueError` if the mask does not match x."""
-    if mask is None: return x.mean((2, 3))
+def masked_mean_pool(x:torch.Tensor, mask:torch.Tensor)->torch.Tensor:
+    """Mean of tokens `x` (B, D, h, w) float over the masked tokens of `mask` (B, h, w) bool (True = masked) -> (B, D), same dtype
+    (paper §4.1: image heads pool the decoded masked tokens); all tokens where a sample has none. Raises `ValueError` for a wrong mask."""
     if mask.shape != (x.shape[0], *x.shape[2:]): raise ValueError(f"masked_mean_pool: mask {tuple(mask.shape)} does not match tokens {tuple(x.shape)}")
     w = mask.to(x.dtype)
     w = torch.where(w.sum((1, 2), keepdim=True) > 0, w, torch.ones_like(w))[:, None]
@@ -51,65 +51,40 @@ def masked_mean_pool(x:torch.Tensor, mask:torch.Tensor|None)->torch.Tensor:
 
 # %% ../nbs/04_decoders.ipynb #90778ecf
 class ImageHead(nn.Module):
-    """Image-level head (paper Sec. 4.1): LayerNorm of the tokens (`image_norm='tokens'`, public `layer_norm_tmp`, default) or
-    of the pooled vector ('pooled'), mean over the masked tokens (`pool='masked'`, paper) or all ('all', public), Linear(dim, n_out).
-    `forward(x (B, dim, h, w) float, mask (B, h, w) bool) -> (B, n_out)`: a continuous target or class logits.
-    Raises `ValueError` for an unknown `pool` or `image_norm`."""
-    def __init__(self, dim:int, n_out:int, pool:str='masked', image_norm:str='tokens'):
+    """Image-level head (paper Sec. 4.1): LayerNorm of every token (as the public `models/fcmae.py` `layer_norm_tmp`), mean
+    over the masked tokens (`masked_mean_pool`), Linear(dim, n_out). `forward(x (B, dim, h, w) float, mask (B, h, w) bool)
+    -> (B, n_out)`: a continuous target or class logits. Raises `ValueError` (from `masked_mean_pool`) for a wrong mask."""
+    def __init__(self, dim:int, n_out:int):
         super().__init__()
-        if pool not in ('masked', 'all'): raise ValueError(f"ImageHead: pool must be 'masked' or 'all', got {pool!r}")
-        if image_norm not in ('pooled', 'tokens'): raise ValueError(f"ImageHead: image_norm must be 'pooled' or 'tokens', got {image_norm!r}")
-        self.pool, self.image_norm = pool, image_norm
         self.norm, self.fc = nn.LayerNorm(dim, eps=1e-6), nn.Linear(dim, n_out)
-    def forward(self, x, mask=None):
-        if self.image_norm == 'tokens': x = self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-        v = masked_mean_pool(x, mask if self.pool == 'masked' else None)
-        return self.fc(self.norm(v) if self.image_norm == 'pooled' else v)
+    def forward(self, x, mask): return self.fc(masked_mean_pool(self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2), mask))
 
 # %% ../nbs/04_decoders.ipynb #879bdb06
-MPMAE_INITS = ('convnextv2', 'fcmae')
-
 class MPMAE(nn.Module):
     """Multi-Pretext Masked Autoencoder (paper Sec. 4.1, Fig. 2; public MMEarth-train `models/fcmae.py` `FCMAE`).
-    `encoder`: chapter 03's masked or sparse ConvNeXt V2 (`encoder(x, mask) -> (B, dims[-1], h, w)`); `tasks`: names or a
-    subset name (`select_tasks`). `shared_decoder`: one block for all tasks (public, fcmae.py l.119-121); `image_pool`,
-    `image_norm`: see `ImageHead`; `init`: see `init_weights`; `decoder_grn_eps`: eps of the decoder blocks' GRN, 1e-4 as
-    the public decoders' dense `convnextv2.Block` (models/norm_layers.py l.43; the paper is silent); `norm_pix_loss`
-    (chapter 05) is recorded for the loss. Raises `ValueError` for an unknown task, `image_pool` or `init`, or a
-    `patch_size` other than the encoder's."""
+    `encoder`: chapter 03's masked or sparse ConvNeXt V2 (`encoder(x, mask) -> (B, dims[-1], h, w)`); `tasks`: names or a subset
+    name (`select_tasks`); one decoder block per task, GRN eps 1e-4 as the public dense `convnextv2.Block` (models/norm_layers.py
+    l.43). `norm_pix_loss` is kept for chapter 05. Raises `ValueError` for an unknown task or a `patch_size` other than the encoder's."""
     def __init__(self, encoder:nn.Module, tasks='all', decoder_dim:int=512, patch_size:int=16, mask_ratio:float=0.6,
-                 shared_decoder:bool=False, image_pool:str='masked', image_norm:str='tokens', norm_pix_loss:bool=True,
-                 init:str='convnextv2', decoder_grn_eps:float=1e-4):
+                 norm_pix_loss:bool=True):
         super().__init__()
         if getattr(encoder, 'patch_size', patch_size) != patch_size: raise ValueError(f"MPMAE: patch_size={patch_size} but the encoder uses patch_size={encoder.patch_size}")
-        if image_pool not in ('masked', 'all'): raise ValueError(f"MPMAE: image_pool must be 'masked' or 'all', got {image_pool!r}")
-        if init not in MPMAE_INITS: raise ValueError(f"MPMAE: init must be one of {MPMAE_INITS}, got {init!r}")
         self.encoder, self.tasks = encoder, select_tasks(tasks)
-        self.decoder_dim, self.patch_size, self.mask_ratio, self.init, self.decoder_grn_eps = decoder_dim, patch_size, mask_ratio, init, decoder_grn_eps
-        self.shared_decoder, self.image_pool, self.image_norm, self.norm_pix_loss = shared_decoder, image_pool, image_norm, norm_pix_loss
+        self.decoder_dim, self.patch_size, self.mask_ratio, self.norm_pix_loss = decoder_dim, patch_size, mask_ratio, norm_pix_loss
         self.proj = nn.Conv2d(encoder.dims[-1], decoder_dim, kernel_size=1)
         self.mask_token = nn.Parameter(torch.zeros(1, decoder_dim, 1, 1))
-        block = lambda: Block(decoder_dim, grn_eps=decoder_grn_eps)
-        shared = block() if shared_decoder else None
-        self.decoders = nn.ModuleDict({t: shared or block() for t in self.tasks})
+        self.decoders = nn.ModuleDict({t: Block(decoder_dim, grn_eps=1e-4) for t in self.tasks})
         self.heads = nn.ModuleDict({t: PixelHead(decoder_dim, TASKS[t].n_outputs, patch_size) if TASKS[t].is_pixel
-                                    else ImageHead(decoder_dim, TASKS[t].n_outputs, image_pool, image_norm) for t in self.tasks})
-        self.init_weights(init)
+                                    else ImageHead(decoder_dim, TASKS[t].n_outputs) for t in self.tasks})
+        self.init_weights()
 
 # %% ../nbs/04_decoders.ipynb #925b639e
-def _init_decoder_weights(m, conv_std:float=.02):
-    "Decoder init: truncated normal for convs (`conv_std`) and linear layers (std .02), zero biases, LayerNorm ones/zeros."
-    trunc_normal_init(m, conv_std=conv_std, dw_std=conv_std, linear_std=.02)
-    if isinstance(m, nn.LayerNorm): nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
-
 @patch
-def init_weights(self:MPMAE, init:str='convnextv2'):
-    """'convnextv2': std .02 for the decoders' convs and linear layers, mask token N(0, .02) truncated; 'fcmae': the
-    public `FCMAE._init_weights` (models/fcmae.py) over the whole model, the encoder included (std 1.0 where `std=` is missing)."""
-    if init == 'fcmae': self.encoder.apply(lambda m: trunc_normal_init(m, **ENCODER_INITS['fcmae']))
-    for m in (self.proj, self.decoders, self.heads): m.apply(lambda m: _init_decoder_weights(m, 1. if init == 'fcmae' else .02))
-    if init == 'fcmae': nn.init.normal_(self.mask_token, std=.02)
-    else: nn.init.trunc_normal_(self.mask_token, std=.02)
+def init_weights(self:MPMAE):
+    """ConvNeXt V2's init (MMEarth-train `models/convnextv2_sparse.py` `_init_weights`; the paper is silent) of the decoders:
+    convs and linear layers truncated normal std .02 with zero biases (`trunc_normal_init`, chapter 03), mask token too."""
+    for m in (self.proj, self.decoders, self.heads): m.apply(trunc_normal_init)
+    nn.init.trunc_normal_(self.mask_token, std=.02)
 
 # %% ../nbs/04_decoders.ipynb #6b7f8def
 @patch
@@ -134,12 +109,8 @@ def embed(self:MPMAE, z:torch.Tensor, mask:torch.Tensor)->torch.Tensor:
 def forward_decoders(self:MPMAE, z:torch.Tensor, mask:torch.Tensor)->dict:
     """Predictions for every task from the encoder output `z` (B, dims[-1], h, w) and `mask` (B, h, w) bool: pixel tasks
     (B, C, h*p, w*p) values or (B, K, h*p, w*p) logits, image tasks (B, C) or (B, K) (public `forward_decoder`)."""
-    x, preds, done = self.embed(z, mask), {}, {}
-    for t in self.tasks:
-        blk = self.decoders[t]
-        if id(blk) not in done: done[id(blk)] = blk(x)            # a shared block runs once
-        preds[t] = self.heads[t](done[id(blk)]) if TASKS[t].is_pixel else self.heads[t](done[id(blk)], mask)
-    return preds
+    x = self.embed(z, mask)
+    return {t: self.heads[t](self.decoders[t](x)) if TASKS[t].is_pixel else self.heads[t](self.decoders[t](x), mask) for t in self.tasks}
 
 # %% ../nbs/04_decoders.ipynb #70419269
 @patch
@@ -150,24 +121,11 @@ def forward(self:MPMAE, image:torch.Tensor, mask:torch.Tensor|None=None)->tuple[
     if mask is None: mask = random_patch_mask(image.shape[0], image.shape[-1] // self.patch_size, self.mask_ratio, device=image.device)
     return self.forward_decoders(self.encoder(image, mask), mask), mask
 
-# %% ../nbs/04_decoders.ipynb #f71dbc45
-@patch(as_prop=True)
-def config(self:MPMAE)->dict:
-    "The constructor options (for checkpoints): tasks, decoder_dim, patch_size, mask_ratio, shared_decoder, image_pool, image_norm, norm_pix_loss, init, decoder_grn_eps."
-    return dict(tasks=list(self.tasks), decoder_dim=self.decoder_dim, patch_size=self.patch_size, mask_ratio=self.mask_ratio,
-                shared_decoder=self.shared_decoder, image_pool=self.image_pool, image_norm=self.image_norm,
-                norm_pix_loss=self.norm_pix_loss, init=self.init, decoder_grn_eps=self.decoder_grn_eps)
-
-@patch
-def extra_repr(self:MPMAE): return f"tasks={self.tasks}, patch_size={self.patch_size}, mask_ratio={self.mask_ratio}, shared_decoder={self.shared_decoder}, image_pool={self.image_pool!r}"
-
 # %% ../nbs/04_decoders.ipynb #91435af8
-_MPMAE_KW = ('decoder_dim', 'mask_ratio', 'shared_decoder', 'image_pool', 'image_norm', 'norm_pix_loss', 'init', 'decoder_grn_eps')
-
 def mpmae(size:str='atto', tasks='all', impl:str='sparse', patch_size:int=16, **kwargs)->MPMAE:
     """MP-MAE (paper Sec. 4.1) with a ConvNeXt V2 encoder of `size` ('atto' ... 'huge'), `impl` 'sparse' (default) or 'masked'
     (chapter 03), `patch_size` 16 for 112 px inputs or 8 for 56 px. Keywords of `MPMAE` go to it, the rest to `convnextv2`
     (e.g. stem, drop_path_rate, grn_eps). Raises `ValueError` for impl='dense' (no masked forward)."""
     if impl == 'dense': raise ValueError("mpmae: impl must be 'sparse' or 'masked'; the dense ConvNeXtV2 has no masked forward")
-    mk = {k: kwargs.pop(k) for k in _MPMAE_KW if k in kwargs}
+    mk = {k: kwargs.pop(k) for k in ('decoder_dim', 'mask_ratio', 'norm_pix_loss') if k in kwargs}
     return MPMAE(convnextv2(size, impl=impl, patch_size=patch_size, **kwargs), select_tasks(tasks), patch_size=patch_size, **mk)

@@ -101,21 +101,21 @@ paper:   Sec. 4.1: pooled over the decoded non-visible (masked) patches
 public:  models/fcmae.py forward_decoder (l.262): x_.mean(dim=[-2, -1]) over all tokens
 default: the paper: masked tokens ('masked')
 option:  mpmae.image_pool = 'all'
-tested:  20_fidelity: the quoted mean over all tokens under both modes; 04_decoders: ImageHead against the formula for the 4 pool/norm combinations
+tested:  20_fidelity: the quoted mean over all tokens under both modes; 25_architecture: PublicImageHead against the formula for the 4 pool/norm combinations
 
 topic:   image-level heads: LayerNorm
 paper:   silent
 public:  models/fcmae.py forward_decoder (l.260): layer_norm_tmp on the decoded tokens before the mean, one module shared by all image tasks (l.146-148)
 default: as the public code ('tokens'), with one LayerNorm per head (released checkpoints copy layer_norm_tmp into each); no switch needed
 option:  mpmae.image_norm
-tested:  04_decoders; image_norm='pooled' (LayerNorm of the pooled vector) is this project's earlier variant
+tested:  04_decoders, 25_architecture; image_norm='pooled' (LayerNorm of the pooled vector) is this project's earlier variant
 
 topic:   decoder blocks
 paper:   Sec. 4.1: a separate decoder h_t for each task
 public:  models/fcmae.py __init__ (l.119-121, 137, 145): one Block list wrapped in nn.Sequential and used for every modality (shared weights)
 default: the paper: one decoder block per task
 option:  mpmae.shared_decoder = True
-tested:  20_fidelity: one module for every task under --fidelity public only; 04_decoders: 11 blocks fewer, same predictions
+tested:  20_fidelity: one module for every task under --fidelity public only; 25_architecture: 11 blocks fewer, same predictions
 
 topic:   decoder GRN eps
 paper:   silent

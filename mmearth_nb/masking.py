@@ -11,57 +11,52 @@ __all__ = ['n_visible', 'random_patch_mask', 'upsample_mask', 'patch_size_for', 
 
 # %% ../nbs/02_masking.ipynb #efcfb17b
 def n_visible(grid:int=7, mask_ratio:float=0.6)->int:
-    "Number of visible (unmasked) patches per sample: `int(grid*grid*(1-mask_ratio))` (19 of 49 at 0.6)."
+    """Number of visible (unmasked) patches per sample, an int: `int(grid*grid*(1-mask_ratio))`, 19 of 49 at 0.6 (paper
+    §4.1 and §5.2, mask ratio 0.6 on a 7x7 grid). Raises `ValueError` for `mask_ratio` outside [0, 1) or `grid < 1`."""
     if not 0 <= mask_ratio < 1: raise ValueError(f"mask_ratio must be in [0, 1), got {mask_ratio}")
     if grid < 1: raise ValueError(f"grid must be >= 1, got {grid}")
     return int(grid*grid*(1-mask_ratio))
 
 # %% ../nbs/02_masking.ipynb #52ba6635
-def random_patch_mask(batch_size:int,            # B, number of independent masks
-                      grid:int=7,                # patches per side (7 for 112/16 and 56/8)
-                      mask_ratio:float=0.6,      # fraction of patches hidden, in [0, 1)
-                      generator:torch.Generator|None=None, # for reproducible masks
-                      device=None                # device of the result (default: the generator's, else CPU)
-                     )->torch.Tensor:            # bool (B, grid, grid), True = masked
-    """Random patch mask of FCMAE / MP-MAE (paper Sec. 4.1): per sample exactly `n_visible(grid, mask_ratio)`
-    patches are visible (`False`) and the rest masked (`True`), chosen uniformly at random. Built on the device
-    (no host round trip); with a CPU `generator` (reproducible across machines) and a CUDA `device`, drawn on the CPU
-    and copied from pinned memory without blocking, so the CPU never waits for the GPU here.
-    Raises `ValueError` for `mask_ratio` outside [0, 1) or `batch_size < 1`."""
+def random_patch_mask(batch_size:int, grid:int=7, mask_ratio:float=0.6,
+                      generator:torch.Generator|None=None, device=None)->torch.Tensor:
+    """Random patch mask of FCMAE / MP-MAE (paper §4.1; MMEarth-train `models/fcmae.py` `gen_random_mask`): bool
+    (batch_size, grid, grid), True = masked, exactly `n_visible(grid, mask_ratio)` visible patches per sample, chosen
+    uniformly at random. Drawn with `generator` on its device, returned on `device` (default: the generator's, else the
+    CPU); a CPU mask goes to CUDA from pinned memory, so the CPU does not wait for the GPU.
+    Raises `ValueError` for `batch_size < 1`, `mask_ratio` outside [0, 1) or `grid < 1`."""
     if batch_size < 1: raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     n_keep = n_visible(grid, mask_ratio)
-    gdev = generator.device if generator is not None else None
-    device = torch.device(device) if device is not None else (gdev or torch.device('cpu'))
-    noise = torch.rand(batch_size, grid*grid, generator=generator, device=gdev or device)
-    ids_keep = noise.argsort(dim=1)[:, :n_keep]
-    mask = torch.ones(batch_size, grid*grid, dtype=torch.bool, device=noise.device)
-    mask.scatter_(1, ids_keep, False)
-    mask = mask.view(batch_size, grid, grid)
-    if mask.device == device: return mask
-    if mask.device.type == 'cpu' and device.type == 'cuda': return mask.pin_memory().to(device, non_blocking=True)
-    return mask.to(device)
+    noise = torch.rand(batch_size, grid * grid, generator=generator, device=generator.device if generator is not None else device)
+    mask = (noise.argsort(1).argsort(1) >= n_keep).view(batch_size, grid, grid)   # a patch's rank in its sample
+    device = torch.device(device) if device is not None else mask.device
+    if mask.device.type == 'cpu' and device.type == 'cuda': mask = mask.pin_memory()
+    return mask.to(device, non_blocking=device.type == 'cuda')
 
 # %% ../nbs/02_masking.ipynb #29353f34
 def upsample_mask(mask:torch.Tensor, # bool (B, grid, grid), True = masked
                   scale:int           # patch size in pixels (16 for 112 px, 8 for 56 px)
                  )->torch.Tensor:     # bool (B, grid*scale, grid*scale)
-    "Nearest-neighbour upsampling of a patch mask to pixels (every patch becomes a `scale` x `scale` block)."
+    """Nearest-neighbour upsampling of a patch mask to pixels, every patch a `scale` x `scale` block (paper §4.1: the
+    encoder sees the visible pixels). Raises `ValueError` unless `mask` is 3-d and `scale` a positive integer."""
     if mask.ndim != 3: raise ValueError(f"mask must have shape (B, grid, grid), got {tuple(mask.shape)}")
     if int(scale) != scale or scale < 1: raise ValueError(f"scale must be a positive integer, got {scale}")
     return mask.repeat_interleave(int(scale), dim=1).repeat_interleave(int(scale), dim=2)
 
-# %% ../nbs/02_masking.ipynb #75c88cbd
+# %% ../nbs/02_masking.ipynb #29b21f40
 def patch_size_for(input_size:int, grid:int=7)->int:
-    "Patch size that tiles an `input_size` image into `grid` x `grid` patches (112 -> 16, 56 -> 8). Raises `ValueError` if it does not divide."
+    """Patch size in pixels (int) that tiles an `input_size` image into `grid` x `grid` patches: 112 -> 16, 56 -> 8
+    (paper §4.1, §5.2). Raises `ValueError` if `grid` does not divide `input_size`."""
     if input_size % grid: raise ValueError(f"input_size {input_size} is not divisible by the mask grid {grid}")
     return input_size // grid
 
-def mask_image(x:torch.Tensor,   # (B, C, H, W) image or pixel-level target
+# %% ../nbs/02_masking.ipynb #b8617cfc
+def mask_image(x:torch.Tensor,   # (B, C, H, W) image or pixel-level target, any dtype
                mask:torch.Tensor, # bool (B, grid, grid), True = masked
                fill:float=0.      # value written into masked pixels
               )->torch.Tensor:    # same shape and dtype as `x`
-    "Return `x` with masked patches set to `fill` (for display and for the dense masked encoder). Patch size = H // grid."
+    """`x` with its masked patches set to `fill`, patch size H // grid (paper §4.1; for display and for the dense masked
+    encoder). Raises `ValueError` for a non-square image, a batch size unlike the mask's, or H not divisible by grid."""
     B, C, H, W = x.shape
     if mask.shape[0] != B or H != W: raise ValueError(f"x {tuple(x.shape)} and mask {tuple(mask.shape)} do not match (square images, same batch)")
-    m = upsample_mask(mask, patch_size_for(H, mask.shape[-1]))[:, None]
-    return x.masked_fill(m, fill)
+    return x.masked_fill(upsample_mask(mask, patch_size_for(H, mask.shape[-1]))[:, None], fill)

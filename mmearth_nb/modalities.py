@@ -4,22 +4,22 @@
 
 # %% ../nbs/00_modalities.ipynb #0d3bee37
 from __future__ import annotations
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import math
 import numpy as np
 
 # %% auto #0
-__all__ = ['S2_FILE_BANDS', 'S2_BANDS', 'S2_PUBLIC_CODE_BANDS', 'S2_RGB', 'S1_BANDS', 'ERA5_BANDS', 'DYNAMIC_WORLD_CLASSES',
-           'ESA_WORLDCOVER_CODES', 'ESA_WORLDCOVER_CLASSES', 'IGNORE_INDEX', 'MODALITIES', 'LAYOUT_FILES', 'S2_TYPES',
-           'S2_STATS_KEYS', 'STATS_FIELDS', 'SPLITS', 'S2_MASK_BANDS', 'LAYOUT_FIELDS', 'AGREEMENT',
-           'GEOBENCH_S2_NAMES', 'GEOBENCH_TO_S2', 'TASKS', 'TASK_SUBSETS', 'DATASET_VERSIONS', 'Modality', 'stats_keys',
-           'LayoutField', 'band_indices', 'encode_latlon', 'encode_month', 'PretextTask', 'select_tasks',
-           'DatasetVersion', 'geometry_for_tile_size']
+__all__ = ['S2_FILE_BANDS', 'S2_BANDS', 'S2_RGB', 'IGNORE_INDEX', 'DYNAMIC_WORLD_CLASSES', 'ESA_WORLDCOVER_CODES',
+           'ESA_WORLDCOVER_CLASSES', 'MODALITIES', 'LAYOUT_FILES', 'S2_TYPES', 'S2_STATS_KEYS', 'STATS_FIELDS',
+           'SPLITS', 'S2_MASK_BANDS', 'LAYOUT_FIELDS', 'AGREEMENT', 'S2_PUBLIC_CODE_BANDS', 'GEOBENCH_S2_NAMES',
+           'TASKS', 'TASK_SUBSETS', 'Modality', 'stats_keys', 'LayoutField', 'band_indices', 'encode_latlon',
+           'encode_month', 'PretextTask', 'select_tasks', 'geometry_for_tile_size']
 
 # %% ../nbs/00_modalities.ipynb #a3a3cf7d
 @dataclass(frozen=True)
 class Modality:
-    "One MMEarth modality (a row of the paper's Table 1) as stored in the HDF5 file: what a tile's array must be."
+    """One MMEarth modality, a row of the paper's Table 1 (§3), as stored in the HDF5 file (MMEarth-data
+    `utils/convert_to_h5.py`): a pixel-level array is (N, C, H, W), an image-level one (N, C), of `dtype`."""
     name: str            # HDF5 dataset name, e.g. 'sentinel2'
     bands: tuple         # band names in *file* order (axis 1 of the HDF5 dataset)
     level: str           # 'pixel' (raster, N x C x H x W) or 'image' (N x C)
@@ -31,91 +31,80 @@ class Modality:
     description: str = ''
     one_hot: bool = False  # image-level categorical stored as a one-hot vector (biome, eco_region)
     unit: str = ''         # unit of the raw values ('' for class codes and flags)
-    valid: tuple|None = None  # inclusive (lo, hi) of the raw values that are not no-data: one pair, or one per band; None: any value of the dtype
+    valid: tuple|None = None  # inclusive (lo, hi) of the raw values that are not no-data: one pair, or one per band
     codes: tuple|None = None  # categorical: the raw values allowed besides no-data (one-hot: 0 and 1)
     cyclic: bool = False   # a (sin, cos) pair of one angle: sin^2 + cos^2 = 1 (paper eq. 3-8)
+    n_bands = property(lambda self: len(self.bands))
+    is_pixel = property(lambda self: self.level == 'pixel')
+    is_categorical = property(lambda self: self.kind == 'categorical')
+    n_channels = property(lambda self: self.n_classes if self.one_hot else self.n_bands)  # channels of the array
+    # one tile's array (the HDF5 row): pixel (C, H, W) with H, W None (any, equal in all pixel datasets), image (C,)
+    tile_shape = property(lambda self: (self.n_channels, None, None) if self.is_pixel else (self.n_channels,))
 
-    @property
-    def n_bands(self): return len(self.bands)
-    @property
-    def is_pixel(self): return self.level == 'pixel'
-    @property
-    def is_categorical(self): return self.kind == 'categorical'
-    @property
-    def n_channels(self)->int: return self.n_classes if self.one_hot else self.n_bands
-    @property
-    def tile_shape(self)->tuple:
-        "Shape of one tile's array (the HDF5 row): pixel `(C, H, W)` with H, W None (any, equal in all pixel datasets), image `(C,)`."
-        return (self.n_channels, None, None) if self.is_pixel else (self.n_channels,)
-    def bounds(self)->tuple|None:
-        "`(lo, hi)` float64 arrays `(C,)` of the allowed raw values per channel (from `valid`, else from `codes`); None: any value."
-        v = self.valid if self.valid is not None else (min(self.codes), max(self.codes)) if self.codes else None
-        if v is None: return None
-        v = np.asarray(v, np.float64).reshape(-1, 2)
-        v = np.broadcast_to(v, (self.n_channels, 2)) if len(v) == 1 else v
-        return v[:, 0].copy(), v[:, 1].copy()
+# %% ../nbs/00_modalities.ipynb #bec33f69
+def _bounds(self)->tuple|None:
+    "`(lo, hi)` float64 arrays `(C,)` of the allowed raw values per channel (from `valid`, else from `codes`); None: any value."
+    v = self.valid if self.valid is not None else (min(self.codes), max(self.codes)) if self.codes else None
+    if v is None: return None
+    v = np.broadcast_to(np.asarray(v, np.float64).reshape(-1, 2), (self.n_channels, 2))
+    return v[:, 0].copy(), v[:, 1].copy()
+Modality.bounds = _bounds
 
 # %% ../nbs/00_modalities.ipynb #d49301c3
 S2_FILE_BANDS = ('B1','B2','B3','B4','B5','B6','B7','B8A','B8','B9','B10','B11','B12')
 "Sentinel-2 bands in the order of the released MMEarth files (axis 1 of the `sentinel2` HDF5 dataset): B8A *before* B8."
 S2_BANDS = ('B1','B2','B3','B4','B5','B6','B7','B8','B8A','B9','B11','B12')
 "The canonical 12-band input order of this package (ESA order without B10 = GEO-Bench order)."
-S2_PUBLIC_CODE_BANDS = ('B1','B2','B3','B4','B5','B6','B7','B8A','B8','B9','B11','B12')
-"Input order of the authors' public pretraining code (B8A *before* B8), kept only to map checkpoints."
 S2_RGB = ('B4','B3','B2')
 "Bands for true-colour display."
 
 # %% ../nbs/00_modalities.ipynb #b695668d
-S1_BANDS = ('asc_VV','asc_VH','asc_HH','asc_HV','desc_VV','desc_VH','desc_HH','desc_HV')
-ERA5_BANDS = tuple(f'{p}_{v}' for p in ('prev_month','curr_month','year')
-                   for v in ('avg_temp','min_temp','max_temp','total_precip'))
-DYNAMIC_WORLD_CLASSES = ('water','trees','grass','flooded_vegetation','crops','shrub_and_scrub',
-                         'built','bare','snow_and_ice')
-"Dynamic World classes 1..9 in the file (0 = no data), 0..8 as targets."
-ESA_WORLDCOVER_CODES = (10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100)
-"ESA WorldCover class codes in the file (0 = no data); target index = position in this tuple."
-ESA_WORLDCOVER_CLASSES = ('tree_cover','shrubland','grassland','cropland','built_up','bare_sparse',
-                          'snow_ice','water','herbaceous_wetland','mangroves','moss_lichen')
+_S1_BANDS = ('asc_VV','asc_VH','asc_HH','asc_HV','desc_VV','desc_VH','desc_HH','desc_HV')
+_ERA5_BANDS = tuple(f'{p}_{v}' for p in ('prev_month','curr_month','year') for v in ('avg_temp','min_temp','max_temp','total_precip'))
 IGNORE_INDEX = -1
 "Target value of categorical no-data (pixel or image level); cross entropy ignores it."
 
-# %% ../nbs/00_modalities.ipynb #f19d2b63
-def _m(*a, **k): return Modality(*a, **k)
-_INF = float('inf')
+# %% ../nbs/00_modalities.ipynb #a62a1ca9
+DYNAMIC_WORLD_CLASSES = ('water','trees','grass','flooded_vegetation','crops','shrub_and_scrub','built','bare','snow_and_ice')
+"Dynamic World classes 1..9 in the file (0 = no data), 0..8 as targets."
+ESA_WORLDCOVER_CODES = (10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100)
+"ESA WorldCover class codes in the file (0 = no data); target index = position in this tuple."
+ESA_WORLDCOVER_CLASSES = ('tree_cover','shrubland','grassland','cropland','built_up','bare_sparse','snow_ice','water','herbaceous_wetland','mangroves','moss_lichen')
 
-MODALITIES = {m.name: m for m in [
-    _m('sentinel2', S2_FILE_BANDS, 'pixel', 'continuous', 'uint16', 0, stats_key='sentinel2_l1c', unit='reflectance x 10000',
+# %% ../nbs/00_modalities.ipynb #f19d2b63
+_M, _INF = Modality, float('inf')
+_S2_FAMILY = [
+    _M('sentinel2', S2_FILE_BANDS, 'pixel', 'continuous', 'uint16', 0, stats_key='sentinel2_l1c', unit='reflectance x 10000',
        description='Sentinel-2 optical, L1C or L2A (statistics chosen per tile)'),
-    _m('sentinel2_cloudmask', ('QA60',), 'pixel', 'categorical', 'uint16', 65535, valid=(0, 3072),
-       description='S2 QA60 cloud mask (bit 10 opaque, bit 11 cirrus clouds)'),
-    _m('sentinel2_cloudprod', ('MSK_CLDPRB',), 'pixel', 'continuous', 'uint16', 65535, unit='%', valid=(0, 100),
-       description='S2 cloud probability (L2A)'),
-    _m('sentinel2_scl', ('SCL',), 'pixel', 'categorical', 'uint8', 255, codes=tuple(range(12)),
-       description='S2 scene classification (L2A), classes 0..11'),
-    _m('sentinel1', S1_BANDS, 'pixel', 'continuous', 'float32', -_INF, stats_key='sentinel1', unit='dB', valid=(-100, 100),
+    _M('sentinel2_cloudmask', ('QA60',), 'pixel', 'categorical', 'uint16', 65535, valid=(0, 3072), description='S2 QA60 cloud mask (bit 10 opaque, bit 11 cirrus clouds)'),
+    _M('sentinel2_cloudprod', ('MSK_CLDPRB',), 'pixel', 'continuous', 'uint16', 65535, unit='%', valid=(0, 100), description='S2 cloud probability (L2A)'),
+    _M('sentinel2_scl', ('SCL',), 'pixel', 'categorical', 'uint8', 255, codes=tuple(range(12)), description='S2 scene classification (L2A), classes 0..11')]
+
+# %% ../nbs/00_modalities.ipynb #2463b92e
+_PIXEL = [
+    _M('sentinel1', _S1_BANDS, 'pixel', 'continuous', 'float32', -_INF, stats_key='sentinel1', unit='dB', valid=(-100, 100),
        description='Sentinel-1 SAR backscatter (dB), ascending and descending'),
-    _m('aster', ('elevation','slope'), 'pixel', 'continuous', 'int16', -_INF, stats_key='aster', unit='m, degrees',
+    _M('aster', ('elevation','slope'), 'pixel', 'continuous', 'int16', -_INF, stats_key='aster', unit='m, degrees',
        valid=((-500, 9000), (0, 90)), description='ASTER GDEM elevation (m) and slope (degrees)'),
-    _m('canopy_height_eth', ('height','std'), 'pixel', 'continuous', 'int8', 255, stats_key='canopy_height_eth', unit='m',
+    _M('canopy_height_eth', ('height','std'), 'pixel', 'continuous', 'int8', 255, stats_key='canopy_height_eth', unit='m',
        valid=(0, 127), description='ETH global canopy height (m) and its standard deviation'),
-    _m('dynamic_world', ('landcover',), 'pixel', 'categorical', 'uint8', 0, n_classes=9, codes=tuple(range(1, 10)),
-       description='Dynamic World land cover, yearly mode'),
-    _m('esa_worldcover', ('map',), 'pixel', 'categorical', 'uint8', 0, n_classes=11, codes=ESA_WORLDCOVER_CODES,
-       description='ESA WorldCover 2020 land cover'),
-    _m('biome', ('biome',), 'image', 'categorical', 'uint8', 255, n_classes=14, one_hot=True, codes=(0, 1),
-       description='RESOLVE biome (one-hot)'),
-    _m('eco_region', ('eco_region',), 'image', 'categorical', 'uint16', 65535, n_classes=846, one_hot=True, codes=(0, 1),
-       description='RESOLVE ecoregion (one-hot)'),
-    _m('era5', ERA5_BANDS, 'image', 'continuous', 'float32', float('nan'), stats_key='era5', unit='K, m',
-       valid=((150, 350),) * 3 + ((0, 20),) + ((150, 350),) * 3 + ((0, 20),) + ((150, 350),) * 3 + ((0, 20),),
+    _M('dynamic_world', ('landcover',), 'pixel', 'categorical', 'uint8', 0, n_classes=9, codes=tuple(range(1, 10)), description='Dynamic World land cover, yearly mode'),
+    _M('esa_worldcover', ('map',), 'pixel', 'categorical', 'uint8', 0, n_classes=11, codes=ESA_WORLDCOVER_CODES, description='ESA WorldCover 2020 land cover')]
+
+# %% ../nbs/00_modalities.ipynb #d38bdef6
+_IMAGE = [
+    _M('biome', ('biome',), 'image', 'categorical', 'uint8', 255, n_classes=14, one_hot=True, codes=(0, 1), description='RESOLVE biome (one-hot)'),
+    _M('eco_region', ('eco_region',), 'image', 'categorical', 'uint16', 65535, n_classes=846, one_hot=True, codes=(0, 1), description='RESOLVE ecoregion (one-hot)'),
+    _M('era5', _ERA5_BANDS, 'image', 'continuous', 'float32', float('nan'), stats_key='era5', unit='K, m', valid=((150, 350),) * 3 + ((0, 20),) + ((150, 350),) * 3 + ((0, 20),) + ((150, 350),) * 3 + ((0, 20),),
        description='ERA5 temperature (K) and total precipitation (m) for month, previous month, year'),
-    _m('lat', ('sin','cos'), 'image', 'continuous', 'float32', -_INF, stats_key='lat', valid=(-1, 1), cyclic=True,
-       description='cyclic latitude encoding, eq. 3-4'),
-    _m('lon', ('sin','cos'), 'image', 'continuous', 'float32', -_INF, stats_key='lon', valid=(-1, 1), cyclic=True,
-       description='cyclic longitude encoding, eq. 5-6'),
-    _m('month', ('sin_month','cos_month'), 'image', 'continuous', 'float32', -_INF, stats_key='month', valid=(-1, 1),
-       cyclic=True, description='cyclic month encoding of the S2 date, eq. 7-8'),
-]}
+    _M('lat', ('sin','cos'), 'image', 'continuous', 'float32', -_INF, stats_key='lat', valid=(-1, 1), cyclic=True, description='cyclic latitude encoding, eq. 3-4'),
+    _M('lon', ('sin','cos'), 'image', 'continuous', 'float32', -_INF, stats_key='lon', valid=(-1, 1), cyclic=True, description='cyclic longitude encoding, eq. 5-6'),
+    _M('month', ('sin_month','cos_month'), 'image', 'continuous', 'float32', -_INF, stats_key='month', valid=(-1, 1), cyclic=True,
+       description='cyclic month encoding of the S2 date, eq. 7-8')]
+
+# %% ../nbs/00_modalities.ipynb #8debe82a
+MODALITIES = {m.name: m for m in _S2_FAMILY + _PIXEL + _IMAGE}
+"Every dataset of the MMEarth HDF5 file but `metadata`, by name (paper Table 1 and the S2 masks)."
 
 # %% ../nbs/00_modalities.ipynb #11c23a5b
 LAYOUT_FILES = {'h5': '*.h5', 'band_stats': '*_band_stats.json', 'splits': '*_splits.json', 'tile_info': '*_tile_info.json'}
@@ -124,6 +113,8 @@ S2_TYPES = ('l1c', 'l2a')
 "Values of the metadata `S2_type`, in the order of the codes 0 (L1C) and 1 (L2A) used for it throughout."
 S2_STATS_KEYS = ('sentinel2_l1c', 'sentinel2_l2a')
 "The band statistics of Sentinel-2, one entry per product (paper Sec. 5.2: L1C and L2A standardized individually)."
+
+# %% ../nbs/00_modalities.ipynb #2598a745
 STATS_FIELDS = ('mean', 'std', 'min', 'max')
 "The lists of one band statistics entry."
 SPLITS = ('train', 'val', 'test')
@@ -131,8 +122,10 @@ SPLITS = ('train', 'val', 'test')
 S2_MASK_BANDS = tuple(b for k in ('sentinel2_cloudmask', 'sentinel2_cloudprod', 'sentinel2_scl') for b in MODALITIES[k].bands)
 "Bands the tile info lists with the Sentinel-2 bands but the HDF5 file stores in their own datasets."
 
+# %% ../nbs/00_modalities.ipynb #aa0a054a
 def stats_keys()->dict:
-    "`{band statistics key: modality}` of every statistics entry the layout requires (Sentinel-2: one per product)."
+    """`{band statistics key: modality name}` (str -> str) of every entry of `*_band_stats.json`: one per Sentinel-2 product (paper
+    §5.2, L1C and L2A standardized individually), one per other normalized modality (MMEarth-data `utils/convert_to_h5.py`)."""
     return {**{k: 'sentinel2' for k in S2_STATS_KEYS},
             **{m.stats_key: m.name for m in MODALITIES.values() if m.stats_key and m.name != 'sentinel2'}}
 
@@ -151,19 +144,21 @@ class LayoutField:
     required: bool = True     # must be present (for '<...>' keys: at every one of `keys`)
     keys: tuple|str = ()      # the keys '<...>' must cover: a tuple, or the name of the field whose values they are
     description: str = ''
-    @property
-    def name(self)->str: return f"{self.file}:{self.key}"
+    name = property(lambda self: f"{self.file}:{self.key}")   # 'file:key', the key of LAYOUT_FIELDS
 
 # %% ../nbs/00_modalities.ipynb #a0d8a0e3
 _F = LayoutField
-LAYOUT_FIELDS = {f.name: f for f in [
+_FIELDS_H5_STATS = [
     _F('h5', 'metadata/tile_id', 'bytes', unique=True, description='tile id, non-empty; the key of the tile info'),
     _F('h5', 'metadata/S2_type', 'bytes', codes=S2_TYPES, description='Sentinel-2 product of the tile; selects its statistics'),
     _F('band_stats', '<stats key>', 'object', keys=tuple(stats_keys()), description='one entry per statistics key'),
     _F('band_stats', '<stats key>/mean', 'list[float]', '(C,)', description='per band, file order; finite (NaN with std: no valid value)'),
     _F('band_stats', '<stats key>/std', 'list[float]', '(C,)', valid=(0, math.inf), description='finite and > 0 (NaN with the mean)'),
     _F('band_stats', '<stats key>/min', 'list[float]', '(C,)', description='<= mean'),
-    _F('band_stats', '<stats key>/max', 'list[float]', '(C,)', description='>= mean'),
+    _F('band_stats', '<stats key>/max', 'list[float]', '(C,)', description='>= mean')]
+
+# %% ../nbs/00_modalities.ipynb #279bf613
+_FIELDS_SPLITS_INFO = [
     _F('splits', '<split>', 'list[int]', '(n,)', valid=(0, math.inf), unique=True, keys=SPLITS,
        description='HDF5 rows: 0 <= row < N, no row twice; the train split is not empty'),
     _F('tile_info', '<tile id>', 'object', keys='h5:metadata/tile_id', description='one entry per tile id of the metadata'),
@@ -172,10 +167,11 @@ LAYOUT_FIELDS = {f.name: f for f in [
        description='the Sentinel-2 bands of the tile, in file order (B8A before B8)'),
     _F('tile_info', '<tile id>/lat', 'float', unit='degrees', valid=(-90, 90), required=False),
     _F('tile_info', '<tile id>/lon', 'float', unit='degrees', valid=(-180, 180), required=False),
-    _F('tile_info', '<tile id>/S2_DATE', 'str', required=False, description="'YYYY-MM-DD', a real date"),
-]}
+    _F('tile_info', '<tile id>/S2_DATE', 'str', required=False, description="'YYYY-MM-DD', a real date")]
+LAYOUT_FIELDS = {f.name: f for f in _FIELDS_H5_STATS + _FIELDS_SPLITS_INFO}
 "Every field of the MMEarth files that is not a modality array (those are `MODALITIES`), keyed `file:key`."
 
+# %% ../nbs/00_modalities.ipynb #5d3ed281
 AGREEMENT = {
     'rows': 'every HDF5 dataset has N rows, N = the rows of metadata',
     'tile_size': 'every pixel-level dataset has the H x W of sentinel2',
@@ -184,37 +180,38 @@ AGREEMENT = {
     'split_rows': 'every split row is an HDF5 row (0 <= row < N); no row in two splits',
     'stats_bands': 'every statistics list has one number per band of its modality (Sentinel-2: 13, file order)',
     'stats_products': 'a Sentinel-2 product that a tile has has statistics (not all NaN)',
-    'location': 'the lat, lon and month encodings of a tile are eq. 3-8 of its tile info lat, lon and S2_DATE',
-}
+    'location': 'the lat, lon and month encodings of a tile are eq. 3-8 of its tile info lat, lon and S2_DATE'}
 "How the four files must agree with each other (checked by chapter 22, `location` in the full scan)."
 
 # %% ../nbs/00_modalities.ipynb #aafa5a21
-def band_indices(src:tuple|list, # band names in the order they are stored
-                 dst:tuple|list, # band names in the order wanted
-                 what:str='bands' # name used in the error message
-                )->list[int]:
-    "Indices `idx` such that `x[idx]` reorders data stored in `src` order into `dst` order. Raises `KeyError` naming missing bands."
+S2_PUBLIC_CODE_BANDS = ('B1','B2','B3','B4','B5','B6','B7','B8A','B8','B9','B11','B12')
+"Input order of the authors' public pretraining code (B8A *before* B8), kept only to map checkpoints."
+
+def band_indices(src:tuple|list, dst:tuple|list, what:str='bands')->list[int]:
+    """Indices `idx` (list of int, `len(dst)`) such that `x[idx]` (numpy or torch, bands on the indexed axis) reorders data
+    stored in band order `src` into band order `dst`, matched by name (band orders: MMEarth-data `utils/convert_to_h5.py`, GEO-Bench).
+    Raises `KeyError` naming `what` (the data, in the message), the missing bands and the available ones."""
     missing = [b for b in dst if b not in src]
     if missing: raise KeyError(f"{what}: {missing} not found; available: {list(src)}")
     return [list(src).index(b) for b in dst]
 
 # %% ../nbs/00_modalities.ipynb #607d60f5
-GEOBENCH_S2_NAMES = {
-    'B1': '01 - Coastal aerosol', 'B2': '02 - Blue', 'B3': '03 - Green', 'B4': '04 - Red',
-    'B5': '05 - Vegetation Red Edge', 'B6': '06 - Vegetation Red Edge', 'B7': '07 - Vegetation Red Edge',
-    'B8': '08 - NIR', 'B8A': '08A - Vegetation Red Edge', 'B9': '09 - Water vapour',
-    'B10': '10 - SWIR - Cirrus', 'B11': '11 - SWIR', 'B12': '12 - SWIR'}
+GEOBENCH_S2_NAMES = {'B1': '01 - Coastal aerosol', 'B2': '02 - Blue', 'B3': '03 - Green', 'B4': '04 - Red', 'B5': '05 - Vegetation Red Edge',
+    'B6': '06 - Vegetation Red Edge', 'B7': '07 - Vegetation Red Edge', 'B8': '08 - NIR', 'B8A': '08A - Vegetation Red Edge',
+    'B9': '09 - Water vapour', 'B10': '10 - SWIR - Cirrus', 'B11': '11 - SWIR', 'B12': '12 - SWIR'}
 "Canonical band name -> GEO-Bench band name."
-GEOBENCH_TO_S2 = {v: k for k, v in GEOBENCH_S2_NAMES.items()}
 
 # %% ../nbs/00_modalities.ipynb #506cd444
 def encode_latlon(deg:float)->tuple[float,float]:
-    "Cyclic encoding (sin, cos) of a latitude or longitude in degrees (paper eq. 3-6)."
+    """Cyclic encoding `(sin, cos)` (two floats in [-1, 1]) of a latitude or longitude in degrees: angle 2*pi*deg/360
+    (paper, supplementary eq. 3-6). Raises nothing (any float)."""
     a = 2 * math.pi * deg / 360
     return math.sin(a), math.cos(a)
 
+# %% ../nbs/00_modalities.ipynb #52e226a7
 def encode_month(month:int)->tuple[float,float]:
-    "Cyclic encoding (sin, cos) of a month 1..12 (paper eq. 7-8). Raises `ValueError` outside 1..12."
+    """Cyclic encoding `(sin, cos)` (two floats in [-1, 1]) of a month 1..12: angle 2*pi*month/12 (paper, supplementary
+    eq. 7-8). Raises `ValueError` outside 1..12."""
     if not 1 <= int(month) <= 12: raise ValueError(f"month must be in 1..12, got {month}")
     a = 2 * math.pi * month / 12
     return math.sin(a), math.cos(a)
@@ -222,24 +219,20 @@ def encode_month(month:int)->tuple[float,float]:
 # %% ../nbs/00_modalities.ipynb #545ff083
 @dataclass(frozen=True)
 class PretextTask:
-    "One MP-MAE pretext task: a target modality, its decoder output size and its loss (paper Fig. 2, Sec. 4.2)."
+    """One MP-MAE pretext task (paper Fig. 2, §4.1-4.2): a target modality, the number of values its decoder outputs
+    per pixel (pixel tasks) or per tile (image tasks), and its loss: 'mse' (continuous) or 'cross_entropy' (categorical)."""
     name: str
     modality: str
     n_outputs: int          # channels per pixel (pixel continuous), classes (categorical) or values (image continuous)
     norm_pix_loss: bool = False
-    @property
-    def level(self): return MODALITIES[self.modality].level
-    @property
-    def kind(self): return MODALITIES[self.modality].kind
-    @property
-    def is_pixel(self): return self.level == 'pixel'
-    @property
-    def is_categorical(self): return self.kind == 'categorical'
-    @property
-    def loss(self): return 'cross_entropy' if self.is_categorical else 'mse'
+    level = property(lambda self: MODALITIES[self.modality].level)
+    kind = property(lambda self: MODALITIES[self.modality].kind)
+    is_pixel = property(lambda self: self.level == 'pixel')
+    is_categorical = property(lambda self: self.kind == 'categorical')
+    loss = property(lambda self: 'cross_entropy' if self.is_categorical else 'mse')
 
+# %% ../nbs/00_modalities.ipynb #ebb310ae
 def _t(name, n, **k): return PretextTask(name, name, n, **k)
-
 TASKS = {t.name: t for t in [
     _t('sentinel2', 12, norm_pix_loss=True), _t('sentinel1', 8), _t('aster', 2), _t('canopy_height_eth', 2),
     _t('dynamic_world', 9), _t('esa_worldcover', 11),
@@ -247,43 +240,23 @@ TASKS = {t.name: t for t in [
 "The 12 pretext tasks of the paper, in Fig. 2 order (pixel-level first)."
 
 # %% ../nbs/00_modalities.ipynb #e96eab68
-TASK_SUBSETS = {
-    'all':   tuple(TASKS),
-    's2':    ('sentinel2',),
-    'pixel': tuple(n for n, t in TASKS.items() if t.is_pixel),
-    'image': ('sentinel2',) + tuple(n for n, t in TASKS.items() if not t.is_pixel),
-}
+TASK_SUBSETS = {'all': tuple(TASKS), 's2': ('sentinel2',), 'pixel': tuple(n for n, t in TASKS.items() if t.is_pixel),
+                'image': ('sentinel2',) + tuple(n for n, t in TASKS.items() if not t.is_pixel)}
 "Named task subsets: 'all' (MMEarth), 's2' (MMEarth-S2), 'pixel' (MMEarth-PixelM), 'image' (MMEarth-ImageM)."
 
+# %% ../nbs/00_modalities.ipynb #41b83133
 def select_tasks(spec:str|list|tuple='all')->tuple[str, ...]:
-    """Task names for a subset name ('all', 's2', 'pixel', 'image') or a comma-separated list / sequence of
-    task names, in canonical (Fig. 2) order. Raises `ValueError` naming unknown subsets or tasks."""
-    if isinstance(spec, str):
-        if spec in TASK_SUBSETS: return TASK_SUBSETS[spec]
-        spec = [s.strip() for s in spec.split(',') if s.strip()]
-    names = list(spec)
-    unknown = [n for n in names if n not in TASKS]
-    if unknown or not names:
-        raise ValueError(f"tasks: unknown task or subset {unknown or spec!r}; choose a subset of "
-                         f"{list(TASK_SUBSETS)} or a comma-separated list of {list(TASKS)}")
-    return tuple(n for n in TASKS if n in names)
+    """Task names (tuple of str, canonical Fig. 2 order) for a subset name of `TASK_SUBSETS` (paper Tables 3-4) or a comma-separated
+    string / sequence of task names. Raises `ValueError` naming the unknown tasks (or an empty list) and listing the valid ones."""
+    spec = TASK_SUBSETS.get(spec) or [s.strip() for s in spec.split(',') if s.strip()] if isinstance(spec, str) else list(spec)
+    unknown = [n for n in spec if n not in TASKS]
+    if unknown or not spec: raise ValueError(f"tasks: unknown task or subset {unknown or spec!r}; choose a subset of {list(TASK_SUBSETS)} or a comma-separated list of {list(TASKS)}")
+    return tuple(n for n in TASKS if n in spec)
 
 # %% ../nbs/00_modalities.ipynb #3efaa872
-@dataclass(frozen=True)
-class DatasetVersion:
-    "A released MMEarth version: folder name, tile size, crop size, patch size."
-    name: str; folder: str; tile_size: int; input_size: int; patch_size: int; n_tiles: int
-
-DATASET_VERSIONS = {v.name: v for v in [
-    DatasetVersion('MMEarth',     'data_1M_v001',    128, 112, 16, 1_240_000),
-    DatasetVersion('MMEarth64',   'data_1M_v001_64',  64,  56,  8, 1_240_000),
-    DatasetVersion('MMEarth100k', 'data_100k_v001',  128, 112, 16,   100_000)]}
-
 def geometry_for_tile_size(tile_size:int)->tuple[int,int]:
-    "(input_size, patch_size) for a tile size: 128 -> (112, 16), 64 -> (56, 8); other sizes keep 7/8 of the tile and a 7x7 grid."
-    for v in DATASET_VERSIONS.values():
-        if v.tile_size == tile_size: return v.input_size, v.patch_size
-    inp = tile_size * 7 // 8
-    if inp % 7 or (inp // 7) % 8 and inp // 7 not in (1, 2, 4):
-        raise ValueError(f"tile size {tile_size}: no 7x7 patch geometry; use 64 or 128")
-    return inp, inp // 7
+    """`(input_size, patch_size)` in pixels for a tile size in pixels: 7/8 of the tile (the random crop) in a 7x7 patch grid,
+    128 -> (112, 16), 64 -> (56, 8) (paper §4.1, §5.2). Raises `ValueError` without a 7x7 grid of patches of 8k (or 1, 2, 4) px."""
+    inp = tile_size * 7 // 8; p = inp // 7
+    if inp % 7 or (p % 8 and p not in (1, 2, 4)): raise ValueError(f"tile size {tile_size}: no 7x7 patch geometry; use 64 or 128")
+    return inp, p

@@ -14,13 +14,13 @@ from .cli import hyphen_cli
 from .paper_tables import (ReleasedRun, find_released, table4_tasks, compare_rows, comparison_markdown,
                                       comparison_csv, TABLE4_PRETRAIN, PAPER_PRETRAIN)
 from .geobench_data import geobench_root, task_dir
-from .modalities import DATASET_VERSIONS, select_tasks
+from .modalities import select_tasks, geometry_for_tile_size
 
 # %% auto #0
-__all__ = ['FIDELITIES', 'ASSUMED_SAMPLE_MS', 'PLANNING_TILES_PER_S', 'MEASURED_WORKER_TILES_PER_S', 'SUBCOMMANDS', 'Cell',
-           'table4_cells', 'rank_world', 'cells_of_rank', 'cell_passes', 'task_sizes', 'measure_sample_ms', 'duration',
-           'estimate_seconds', 'results_of', 'done_keys', 'check_settings', 'run_table4', 'pretrain_recipe',
-           'recipe_text', 'mmearth_reproduce']
+__all__ = ['FIDELITIES', 'ASSUMED_SAMPLE_MS', 'DATASET_VERSIONS', 'PLANNING_TILES_PER_S', 'MEASURED_WORKER_TILES_PER_S',
+           'SUBCOMMANDS', 'Cell', 'table4_cells', 'rank_world', 'cells_of_rank', 'cell_passes', 'task_sizes',
+           'measure_sample_ms', 'duration', 'estimate_seconds', 'results_of', 'done_keys', 'check_settings',
+           'run_table4', 'DatasetVersion', 'pretrain_recipe', 'recipe_text', 'mmearth_reproduce']
 
 # %% ../nbs/21_reproduce.ipynb #e28ad192
 FIDELITIES = {'both': ('public', 'paper'), 'public': ('public',), 'paper': ('paper',)}
@@ -234,6 +234,18 @@ def run_table4(checkpoints, geobench_dir=None, seeds:int=1, fidelity:str='both',
             if p.exists(): failed += json.loads(p.read_text()).get('failed', [])
         if failed: raise RuntimeError(f"{len(failed)} cell(s) failed (run the command again to retry them): " + '; '.join(failed[:3]))
     return res
+
+# %% ../nbs/21_reproduce.ipynb #0d60dd04
+@dataclass(frozen=True)
+class DatasetVersion:
+    """A released MMEarth version (paper §3, §5.2; folder names of MMEarth-data's download instructions): folder name,
+    tile size, crop (input) size and patch size in pixels, number of tiles. Raises nothing."""
+    name: str; folder: str; tile_size: int; input_size: int; patch_size: int; n_tiles: int
+
+DATASET_VERSIONS = {v.name: v for v in [
+    DatasetVersion('MMEarth',     'data_1M_v001',    128, 112, 16, 1_240_000),
+    DatasetVersion('MMEarth64',   'data_1M_v001_64',  64,  56,  8, 1_240_000),
+    DatasetVersion('MMEarth100k', 'data_100k_v001',  128, 112, 16,   100_000)]}
 
 # %% ../nbs/21_reproduce.ipynb #eefa277d
 PLANNING_TILES_PER_S = 2000.

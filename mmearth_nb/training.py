@@ -315,12 +315,12 @@ class count_host_syncs(TorchDispatchMode):
 from .modalities import select_tasks
 from .masking import random_patch_mask, n_visible as _n_visible
 from .encoder import SparseConvNeXtV2, convnextv2, on_cuda_path
-from .decoders import MPMAE, _MPMAE_KW
+from .architecture import PublicMPMAE, PUBLIC_MPMAE_KW
 from .loss import MultiTaskLoss
 
 # %% ../nbs/10_training.ipynb #e5f1dc71
-class SyncFreeMPMAE(MPMAE):
-    """Chapter 04's `MPMAE` (paper Sec. 4, MMEarth-train `models/fcmae.py`) whose `forward(image (B, C, H, W) float, mask
+class SyncFreeMPMAE(PublicMPMAE):
+    """Chapter 04's `MPMAE`, with the public-code options of `PublicMPMAE` (chapter 25; paper Sec. 4, MMEarth-train `models/fcmae.py`), whose `forward(image (B, C, H, W) float, mask
     (B, grid, grid) bool or None, n_visible='auto') -> (preds dict, mask)` gives the sparse encoder the visible
     patches per sample, so it finds its sites without a host sync. 'auto': known when the mask is drawn here; read off
     a CPU mask (None where samples differ); on the CUDA path `n_visible(grid, mask_ratio)` (chapter 02), checked by
@@ -346,7 +346,7 @@ def sync_free_mpmae(size:str='atto', tasks='all', impl:str='sparse', patch_size:
     in pixels; same weights for the same seed; paper Sec. 4, MMEarth-train `models/fcmae.py`). Raises `ValueError` for
     impl='dense' (no masked forward) and as `mpmae` for unknown sizes or tasks."""
     if impl == 'dense': raise ValueError("sync_free_mpmae: impl must be 'sparse' or 'masked'; the dense ConvNeXtV2 has no masked forward")
-    mk = {k: kwargs.pop(k) for k in _MPMAE_KW if k in kwargs}
+    mk = {k: kwargs.pop(k) for k in PUBLIC_MPMAE_KW if k in kwargs}
     return SyncFreeMPMAE(convnextv2(size, impl=impl, patch_size=patch_size, **kwargs), select_tasks(tasks), patch_size=patch_size, **mk)
 
 # %% ../nbs/10_training.ipynb #34809e35
