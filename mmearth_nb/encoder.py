@@ -36,7 +36,7 @@ class LayerNorm(nn.Module):
 
 # %% ../nbs/03_encoder.ipynb #e8804fa5
 class GRN(nn.Module):
-    """Global Response Normalization on float channels-last (B, H, W, C) -> same shape, per sample (ConvNeXt V2 Sec. 3.2;
+    """Global Response Normalization on float channels-last (B, H, W, C) -> same shape, per sample (ConvNeXt V2 §3.2;
     ConvNeXt-V2 `models/utils.py` `GRN`). Parameters `gamma`, `beta` (1, 1, 1, C), zero-initialised; eps 1e-6 as in
     sparse pretraining. `batch_pool=True`: the norm over the whole batch (MMEarth-train `models/sparse_norm_layers.py`).
     Raises `ValueError` for an input that is not 4-d."""
@@ -65,7 +65,7 @@ class DropPath(nn.Module):
 
 # %% ../nbs/03_encoder.ipynb #f86d1d60
 class Block(nn.Module):
-    """ConvNeXt V2 block on float (B, C, H, W) -> same shape (ConvNeXt V2 Sec. 3.2 Fig. 5; ConvNeXt-V2 `models/convnextv2.py`
+    """ConvNeXt V2 block on float (B, C, H, W) -> same shape (ConvNeXt V2 §3.2 Fig. 5; ConvNeXt-V2 `models/convnextv2.py`
     `Block`). `grn_pool`: 'sample' or 'batch' (GRN pooled over the batch in the *masked* forward, as MMEarth-train
     `models/convnextv2_sparse.py`). Raises `ValueError` for another `grn_pool`."""
     def __init__(self, dim:int, drop_path:float=0., grn_eps:float=1e-6, grn_pool:str='sample'):
@@ -169,7 +169,7 @@ def _visible_masks(x:torch.Tensor, mask:torch.Tensor, patch_size:int, in_chans:i
 
 # %% ../nbs/03_encoder.ipynb #8af085c3
 class MaskedConvNeXtV2(ConvNeXtV2):
-    """Dense reference of the masked (FCMAE) encoder (ConvNeXt V2 Sec. 3.1), same parameters as `ConvNeXtV2`: `forward(x, mask)`,
+    """Dense reference of the masked (FCMAE) encoder (ConvNeXt V2 paper §3.1; ConvNeXt-V2 `models/fcmae.py`), same parameters as `ConvNeXtV2`: `forward(x, mask)`,
     x float (B, in_chans, H, W), H = W = grid * patch_size, mask bool (B, grid, grid) True = masked -> (B, dims[-1], grid, grid),
     zeros at masked tokens; `forward_features(x, mask)`: the four stage maps. Raises `ValueError` on mismatched shapes."""
     def forward_features(self, x, mask)->list:
@@ -221,7 +221,7 @@ def to_sparse(x:torch.Tensor, visible:torch.Tensor)->SparseMap:
 # %% ../nbs/03_encoder.ipynb #b1ffed6f
 def sparse_conv(st:SparseMap, conv:nn.Conv2d)->SparseMap:
     """`conv` (stride 1 and odd kernel with padding k//2: a submanifold conv, same sites; or kernel = stride, padding 0:
-    sites = windows holding an active site) on the active sites of `st` (ConvNeXt V2 Sec. 3.1). Engineering: a dense conv
+    sites = windows holding an active site) on the active sites of `st` (ConvNeXt V2 paper §3.1; ConvNeXt-V2 `models/fcmae.py`). Engineering: a dense conv
     on the scattered map, read at the output sites."""
     y, s = conv(st.dense()), conv.stride[0]
     if s == 1: return st.replace_feature(gather_sites(y, st.indices))
@@ -230,7 +230,7 @@ def sparse_conv(st:SparseMap, conv:nn.Conv2d)->SparseMap:
 
 # %% ../nbs/03_encoder.ipynb #505abf3d
 def sparse_grn(x:torch.Tensor, batch_idx:torch.Tensor, batch_size:int, gamma:torch.Tensor, beta:torch.Tensor, eps:float=1e-6):
-    """GRN (see `GRN`, ConvNeXt V2 Sec. 3.2) on float rows (N, C) of samples int64 `batch_idx` (N,) -> (N, C); `gamma`,
+    """GRN (see `GRN`, ConvNeXt V2 §3.2) on float rows (N, C) of samples int64 `batch_idx` (N,) -> (N, C); `gamma`,
     `beta` (1, 1, 1, C). The public `MinkowskiGRN` (MMEarth-train `models/sparse_norm_layers.py`) pools over all rows:
     here `batch_idx` all 0 and `batch_size` 1."""
     sq = x.new_zeros(batch_size, x.shape[1]).index_add_(0, batch_idx, x * x)        # (B, C) per-sample sum of squares

@@ -63,7 +63,7 @@ class _GRNFunction(torch.autograd.Function):
 # %% ../nbs/24_fastencoder.ipynb #b122a78a
 def fast_sparse_grn(x:torch.Tensor, batch_idx:torch.Tensor, batch_size:int, gamma:torch.Tensor, beta:torch.Tensor,
                     eps:float=1e-6, sorted_rows:bool|None=None)->torch.Tensor:
-    """Chapter 03's `sparse_grn` (float rows (N, C), int64 `batch_idx` (N,) -> (N, C); ConvNeXt V2 Sec. 3.2) with the
+    """Chapter 03's `sparse_grn` (float rows (N, C), int64 `batch_idx` (N,) -> (N, C); ConvNeXt V2 §3.2) with the
     hand-written backward of `_GRNFunction`. `sorted_rows`: rows known sorted by sample (True/False), None: tested on CPU."""
     return _GRNFunction.apply(x, gamma, beta, batch_idx, batch_size, eps, sorted_rows)
 
