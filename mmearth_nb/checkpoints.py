@@ -28,13 +28,13 @@ ENCODER_FORMAT = 'mmearth_nb.encoder/v1'
 _ENCODER_IMPLS = {'dense': ConvNeXtV2, 'masked': MaskedConvNeXtV2, 'sparse': SparseConvNeXtV2}
 
 def size_name(depths, dims)->str|None:
-    "Name of the ConvNeXt V2 size with these depths and dims, or None."
+    "Name of the ConvNeXt V2 size with these depths and dims, or None. Engineering: the `size` key of this package's encoder files (ConvNeXt-V2 `models/convnextv2.py` sizes)."
     for k, (d, c) in CONVNEXTV2_SIZES.items():
         if tuple(d) == tuple(depths) and tuple(c) == tuple(dims): return k
     return None
 
 def encoder_config(encoder:ConvNeXtV2, **extra)->dict:
-    "The config saved with an encoder: size, depths, dims, patch_size, stem, in_chans, bands, input_size (+ stem_act, grn_eps, grn_pool / drop_zero_sites if not default, extras)."
+    "The config saved with an encoder: size, depths, dims, patch_size, stem, in_chans, bands, input_size (+ stem_act, grn_eps, grn_pool / drop_zero_sites if not default, extras). Engineering: what rebuilding the encoder needs (ConvNeXt-V2 `models/convnextv2.py` sizes)."
     cfg = dict(size=getattr(encoder, 'size', None) or size_name(encoder.depths, encoder.dims),
                depths=list(encoder.depths), dims=list(encoder.dims), patch_size=encoder.patch_size, stem=encoder.stem_type,
                in_chans=encoder.in_chans, bands=list(S2_BANDS) if encoder.in_chans == len(S2_BANDS) else None,
@@ -45,7 +45,7 @@ def encoder_config(encoder:ConvNeXtV2, **extra)->dict:
     return cfg
 
 def save_encoder(encoder:ConvNeXtV2, path:str|Path, **config)->Path:
-    "Save `encoder` (any of the three implementations) atomically to `path`; `config` entries override/extend `encoder_config`."
+    "Save `encoder` (any of the three implementations) atomically to `path`; `config` entries override/extend `encoder_config`. Returns the `Path`. Engineering: a crash-safe `torch.save`; an `OSError` (e.g. ENOSPC) is re-raised and leaves `path` untouched."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     obj = {'format': ENCODER_FORMAT, 'state_dict': {k: v.detach().cpu() for k, v in encoder.state_dict().items()},
            'config': encoder_config(encoder, **config)}
@@ -54,7 +54,7 @@ def save_encoder(encoder:ConvNeXtV2, path:str|Path, **config)->Path:
 
 # %% ../nbs/15_checkpoints.ipynb #0cc9f2c8
 def load_weights(encoder:nn.Module, state_dict:dict, source:str='state dict')->nn.Module:
-    "Strict `load_state_dict` with a clear error listing missing / unexpected names and every 'name: expected vs found' shape."
+    "Strict `load_state_dict` with a clear error listing missing / unexpected names and every 'name: expected vs found' shape. Raises `ValueError` naming `source` and every mismatch. Engineering: strict `torch.nn.Module.load_state_dict` with a readable error."
     own = encoder.state_dict()
     missing = [k for k in own if k not in state_dict]; unexpected = [k for k in state_dict if k not in own]
     wrong = [f"{k}: expected {tuple(own[k].shape)}, found {tuple(state_dict[k].shape)}" for k in own
@@ -106,7 +106,7 @@ def encoder_from_checkpoint(obj:dict,               # a loaded `save_encoder` di
     """The encoder of a loaded `save_encoder` dict (`{'format': ENCODER_FORMAT, 'state_dict', 'config'}`) or of the
     `encoder.` part of a pretraining checkpoint (`{'model', 'config'}`), rebuilt as `impl`. Reads no file (see
     `checkpoints.load_pretrained_encoder`). Returns `(encoder, config)`. Raises `ValueError` naming `source` for another
-    format, another size, or tensors whose shapes differ (name: expected vs found)."""
+    format, another size, or tensors whose shapes differ (name: expected vs found). Engineering: this package's encoder file format."""
     if isinstance(obj, dict) and obj.get('format') == ENCODER_FORMAT: sd, cfg = obj['state_dict'], dict(obj.get('config') or {})
     elif isinstance(obj, dict) and isinstance(obj.get('model'), dict) and any(k.startswith('encoder.') for k in obj['model']):
         sd = {k[len('encoder.'):]: v for k, v in obj['model'].items() if k.startswith('encoder.')}
@@ -143,7 +143,7 @@ def save_pretrained(encoder:ConvNeXtV2, folder:str|Path, overwrite:bool=False, *
     (the state dict; no pickle). Written into a temporary folder beside `folder`, fsynced and renamed into place, so a
     crash leaves no half-written folder. Raises `FileExistsError` if `folder` exists, unless `overwrite=True` (then the
     old folder is replaced only once the new one is complete); `OSError` (its errno kept) naming `folder` when the disk is
-    full or not writable, with nothing left behind. `config` entries override/extend the config."""
+    full or not writable, with nothing left behind. `config` entries override/extend the config. Engineering: the Hugging Face Hub folder layout."""
     from safetensors.torch import save as safetensors_bytes
     folder = Path(folder)
     if folder.exists() and not overwrite:
@@ -191,7 +191,7 @@ def from_pretrained(folder_or_repo_id:str|Path, # a `save_pretrained` folder, or
                     **kwargs                    # further constructor arguments (e.g. drop_path_rate)
                    )->ConvNeXtV2:
     """Load an encoder saved by `save_pretrained`; its config is `encoder.pretrained_config`. Raises `FileNotFoundError`
-    (folder or file missing), or `ValueError` naming the file for another format or tensors of other shapes."""
+    (folder or file missing), or `ValueError` naming the file for another format or tensors of other shapes. Engineering: the Hugging Face Hub folder layout."""
     from safetensors.torch import load_file
     folder = _pretrained_folder(folder_or_repo_id, revision)
     missing = [f for f in PRETRAINED_FILES if not (folder / f).is_file()]
@@ -214,25 +214,25 @@ def from_pretrained(folder_or_repo_id:str|Path, # a `save_pretrained` folder, or
 
 # %% ../nbs/15_checkpoints.ipynb #1bc19cb1
 class CheckpointError(ValueError):
-    "A checkpoint file that cannot be used (base class; subclasses say why). A `ValueError`, so command lines report it in one line."
+    "A checkpoint file that cannot be used (base class; subclasses say why). A `ValueError`, so command lines report it in one line. Engineering: typed errors of `read_checkpoint` / `load_pretrained_encoder`."
 
 class NotACheckpointError(CheckpointError):
-    "The file (or folder) is not a PyTorch checkpoint of a known kind."
+    "The file (or folder) is not a PyTorch checkpoint of a known kind. Engineering: typed error of `read_checkpoint` / `load_pretrained_encoder`."
 
 class IncompleteCheckpointError(CheckpointError):
-    "The file starts like a checkpoint but is empty, truncated or damaged."
+    "The file starts like a checkpoint but is empty, truncated or damaged. Engineering: typed error of `read_checkpoint` / `load_pretrained_encoder`."
 
 class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
-    "The pickle asks for types the weights-only loader refuses (pass them as `extra_safe_globals`, or `trusted=True` for trusted files)."
+    "The pickle asks for types the weights-only loader refuses (pass them as `extra_safe_globals`, or `trusted=True` for trusted files). Engineering: typed error of `read_checkpoint` (also a `pickle.UnpicklingError`)."
 
 class CheckpointMismatchError(CheckpointError):
-    "A checkpoint does not fit the model: missing, unexpected or mis-shaped tensors (see the message)."
+    "A checkpoint does not fit the model: missing, unexpected or mis-shaped tensors (see the message). Engineering: typed error of `load_pretrained_encoder`."
 
 class EncoderSizeError(CheckpointMismatchError):
-    "The checkpoint holds another ConvNeXt V2 size than the one requested."
+    "The checkpoint holds another ConvNeXt V2 size than the one requested. Engineering: typed error of `load_pretrained_encoder`."
 
 class BandOrderError(CheckpointMismatchError):
-    "The checkpoint's encoder reads other input bands (or another order) than `S2_BANDS`."
+    "The checkpoint's encoder reads other input bands (or another order) than `S2_BANDS`. Engineering: typed error of `load_pretrained_encoder`."
 
 # %% ../nbs/15_checkpoints.ipynb #6d01d002
 def _path_globals():
@@ -358,7 +358,7 @@ def load_pretrained_encoder(path:str|Path,     # encoder.pth, checkpoint-*.pth o
     """Load a pretrained encoder from any supported file or folder (see above). Returns `(encoder, config)`, `config` in the
     `save_encoder` format (`bands` = the encoder's input order, `S2_BANDS` for converted files). Raises `FileNotFoundError`
     naming `path`, `NotACheckpointError`, `IncompleteCheckpointError`, `UnsafeCheckpointError`, `EncoderSizeError`,
-    `BandOrderError` or `CheckpointMismatchError` (all `CheckpointError`, a `ValueError`)."""
+    `BandOrderError` or `CheckpointMismatchError` (all `CheckpointError`, a `ValueError`). Engineering: one loader for every encoder file; released MMEarth-train `main_pretrain.py` checkpoints via chapter 28."""
     path, what = Path(path), f"encoder {str(path)!r}"
     if path.is_dir(): enc, config = _load_folder(path, impl, map_location, **kwargs)
     else:

@@ -45,7 +45,8 @@ class GRN(nn.Module):
         self.gamma = nn.Parameter(torch.zeros(1, 1, 1, dim)); self.beta = nn.Parameter(torch.zeros(1, 1, 1, dim)); self.eps = eps
     def forward(self, x, batch_pool:bool=False):
         if x.ndim != 4: raise ValueError(f"GRN expects channels-last (B, H, W, C), got shape {tuple(x.shape)}")
-        gx = torch.linalg.vector_norm(x, dim=(0, 1, 2) if batch_pool else (1, 2), keepdim=True)  # (B or 1, 1, 1, C)
+        gx = torch.linalg.vector_norm(x, dim=(0, 1, 2) if batch_pool else (1, 2), keepdim=True,   # (B or 1, 1, 1, C),
+                                      dtype=torch.promote_types(x.dtype, torch.float32))            # in fp32 under autocast
         nx = gx / (gx.mean(dim=-1, keepdim=True) + self.eps)
         return self.gamma * (x * nx) + self.beta + x
 
@@ -205,8 +206,7 @@ def gather_sites(dense:torch.Tensor, indices:torch.Tensor)->torch.Tensor:
 
 # %% ../nbs/03_encoder.ipynb #c40fcfb9
 class SparseMap:
-    """A sparse feature map: `features` float (N, C), `indices` int32 (N, 3) contiguous (b, y, x), `spatial_shape` (H, W),
-    `batch_size` B. Engineering: the attribute names of spconv's `SparseConvTensor`, without the dependency."""
+    "Sparse map: `features` float (N, C), `indices` int32 (N, 3) (b, y, x), `spatial_shape` (H, W), `batch_size` B. Engineering: spconv's names."
     def __init__(self, features, indices, spatial_shape, batch_size:int):
         self.features, self.indices, self.spatial_shape, self.batch_size = features, indices, tuple(spatial_shape), batch_size
     def replace_feature(self, features)->SparseMap: return SparseMap(features, self.indices, self.spatial_shape, self.batch_size)
@@ -233,7 +233,8 @@ def sparse_grn(x:torch.Tensor, batch_idx:torch.Tensor, batch_size:int, gamma:tor
     """GRN (see `GRN`, ConvNeXt V2 §3.2) on float rows (N, C) of samples int64 `batch_idx` (N,) -> (N, C); `gamma`,
     `beta` (1, 1, 1, C). The public `MinkowskiGRN` (MMEarth-train `models/sparse_norm_layers.py`) pools over all rows:
     here `batch_idx` all 0 and `batch_size` 1."""
-    sq = x.new_zeros(batch_size, x.shape[1]).index_add_(0, batch_idx, x * x)        # (B, C) per-sample sum of squares
+    acc = torch.promote_types(x.dtype, torch.float32)                                  # the norm in fp32 under autocast
+    sq = x.new_zeros(batch_size, x.shape[1], dtype=acc).index_add_(0, batch_idx, x.to(acc) ** 2)   # (B, C) sums of squares
     gx = sq.clamp_min(1e-30).sqrt()
     nx = (gx / (gx.mean(-1, keepdim=True) + eps))[batch_idx]
     return gamma.reshape(-1) * (x * nx) + beta.reshape(-1) + x

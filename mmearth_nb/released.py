@@ -28,42 +28,42 @@ __all__ = ['RELEASED_PIXEL_TASKS', 'mink_kernel_size', 'mink_padding', 'mink_con
 
 # %% ../nbs/28_released.ipynb #b940eb67
 def mink_kernel_size(kernel_volume:int, name:str='kernel')->int:
-    "Side `ks` of a 2-D MinkowskiEngine kernel with `kernel_volume = ks*ks` entries. Raises `ValueError` naming `name` otherwise."
+    "Side `ks` of a 2-D MinkowskiEngine kernel with `kernel_volume = ks*ks` entries. Raises `ValueError` naming `name` otherwise. MinkowskiEngine kernel layout of MMEarth-train `models/convnextv2_sparse.py`."
     ks = math.isqrt(int(kernel_volume))
     if ks * ks != kernel_volume or ks == 0:
         raise ValueError(f"{name}: kernel volume {kernel_volume} is not the square of a 2-D kernel size")
     return ks
 
 def mink_padding(ks:int, stride:int=1)->int:
-    "Zero padding of the dense `Conv2d` equivalent to a MinkowskiEngine conv: `ks//2` for centred stride-1 kernels, 0 when `stride == ks`."
+    "Zero padding of the dense `Conv2d` equivalent to a MinkowskiEngine conv: `ks//2` for centred stride-1 kernels, 0 when `stride == ks`. Raises `ValueError` for any other kernel/stride pair. MMEarth-train `models/convnextv2_sparse.py` convs."
     if stride == 1: return ks // 2
     if stride == ks: return 0
     raise ValueError(f"unsupported MinkowskiEngine geometry kernel {ks} stride {stride} (expected stride 1 or stride == kernel)")
 
 def mink_conv_to_dense(kernel:torch.Tensor, name:str='kernel')->torch.Tensor:
-    "MinkowskiEngine conv kernel (ks*ks, in, out) -> `Conv2d.weight` (out, in, ks, ks) with `dense[o,i,dy,dx] = kernel[dy + ks*dx, i, o]`."
+    "MinkowskiEngine conv kernel (ks*ks, in, out) -> `Conv2d.weight` (out, in, ks, ks) with `dense[o,i,dy,dx] = kernel[dy + ks*dx, i, o]`. Raises `ValueError` naming `name` for a kernel that is not 3-d or whose volume is not a square. MMEarth-train `models/convnextv2_sparse.py`."
     if kernel.dim() != 3: raise ValueError(f"{name}: expected a (kernel_volume, in, out) kernel, got shape {tuple(kernel.shape)}")
     kv, i, o = kernel.shape; ks = mink_kernel_size(kv, name)
     return kernel.reshape(ks, ks, i, o).permute(3, 2, 1, 0).contiguous()   # (dx, dy, i, o) -> (o, i, dy, dx)
 
 def mink_dwconv_to_dense(kernel:torch.Tensor, name:str='kernel')->torch.Tensor:
-    "MinkowskiEngine depthwise kernel (ks*ks, C) -> depthwise `Conv2d.weight` (C, 1, ks, ks) with `dense[c,0,dy,dx] = kernel[dy + ks*dx, c]`."
+    "MinkowskiEngine depthwise kernel (ks*ks, C) -> depthwise `Conv2d.weight` (C, 1, ks, ks) with `dense[c,0,dy,dx] = kernel[dy + ks*dx, c]`. Raises `ValueError` naming `name` for a kernel that is not 2-d or whose volume is not a square. MMEarth-train `models/convnextv2_sparse.py`."
     if kernel.dim() != 2: raise ValueError(f"{name}: expected a (kernel_volume, C) depthwise kernel, got shape {tuple(kernel.shape)}")
     kv, c = kernel.shape; ks = mink_kernel_size(kv, name)
     return kernel.reshape(ks, ks, c).permute(2, 1, 0).unsqueeze(1).contiguous()
 
 def dense_to_mink_conv(weight:torch.Tensor)->torch.Tensor:
-    "Inverse of `mink_conv_to_dense`: (out, in, ks, ks) -> (ks*ks, in, out)."
+    "Inverse of `mink_conv_to_dense`: (out, in, ks, ks) -> (ks*ks, in, out). MMEarth-train `models/convnextv2_sparse.py` layout."
     o, i, kh, kw = weight.shape
     return weight.permute(3, 2, 1, 0).reshape(kh * kw, i, o).contiguous()
 
 def dense_to_mink_dwconv(weight:torch.Tensor)->torch.Tensor:
-    "Inverse of `mink_dwconv_to_dense`: (C, 1, ks, ks) -> (ks*ks, C)."
+    "Inverse of `mink_dwconv_to_dense`: (C, 1, ks, ks) -> (ks*ks, C). MMEarth-train `models/convnextv2_sparse.py` layout."
     c, _, kh, kw = weight.shape
     return weight[:, 0].permute(2, 1, 0).reshape(kh * kw, c).contiguous()
 
 def mink_bias(bias:torch.Tensor, name:str='bias')->torch.Tensor:
-    "MinkowskiEngine bias / GRN row (1, C) -> (C,)."
+    "MinkowskiEngine bias / GRN row (1, C) -> (C,). Raises `ValueError` naming `name` for another shape. MMEarth-train `models/convnextv2_sparse.py`."
     if bias.dim() != 2 or bias.shape[0] != 1: raise ValueError(f"{name}: expected shape (1, C), got {tuple(bias.shape)}")
     return bias[0].contiguous()
 
@@ -76,7 +76,7 @@ def released_shapes(depths, dims, patch_size:int=16, in_chans:int=12, stem:str='
                     decoder_depth:int=1)->dict:
     """Expected `{name: shape}` of a released MMEarth-train FCMAE state dict (keys of `checkpoint['model']`).
     `tasks` in the file's order (empty: encoder only); `task_outputs[t]` = K channels / classes / values
-    (default `TASKS[t].n_outputs`). Stems: 'mmearth' (initial conv + depthwise stem) or 'original' (`stem_orig`)."""
+    (default `TASKS[t].n_outputs`). Stems: 'mmearth' (initial conv + depthwise stem) or 'original' (`stem_orig`). Raises `ValueError` for another stem."""
     d, s = list(dims), {}
     ks = patch_size // 2 ** (len(depths) - 1)
     ln = lambda pre, c: s.update({f'{pre}.ln.weight': (c,), f'{pre}.ln.bias': (c,)})
@@ -158,7 +158,7 @@ def _args_bands(args, key, mod='sentinel2'):
 
 # %% ../nbs/28_released.ipynb #5dcb724e
 def released_state_dict(ckpt:dict)->dict:
-    "The state dict of a released checkpoint (`ckpt['model']`, or `ckpt` itself if it is already one), without a DDP `module.` prefix."
+    "The state dict of a released checkpoint (`ckpt['model']`, or `ckpt` itself if it is already one), without a DDP `module.` prefix. Raises `ValueError` when `ckpt` is not a dict. MMEarth-train `main_pretrain.py` checkpoint layout."
     sd = ckpt['model'] if isinstance(ckpt, dict) and isinstance(ckpt.get('model'), dict) else ckpt
     if not isinstance(sd, dict): raise ValueError(f"not a checkpoint dict: {type(sd).__name__}")
     if sd and all(k.startswith('module.') for k in sd): sd = {k[len('module.'):]: v for k, v in sd.items()}
@@ -282,7 +282,7 @@ def infer_released_config(ckpt:dict,               # loaded released checkpoint 
 # %% ../nbs/28_released.ipynb #e9c99ad8
 @dataclass
 class LoadReport:
-    "What a checkpoint load did. Keys are the model's (ours); `source` names the file's tensor where relevant."
+    "What a checkpoint load did. Keys are the model's (ours); `source` names the file's tensor where relevant. Engineering: the outcome of a strict load, for the caller to print."
     loaded: list = field(default_factory=list)      # model keys set from the file
     missing: list = field(default_factory=list)     # (model key, expected shape): not in the file, left as initialized
     unexpected: list = field(default_factory=list)  # (file key, shape): in the file, used by nothing
@@ -308,7 +308,7 @@ class LoadReport:
 
 @dataclass
 class Conversion:
-    "Result of a checkpoint converter: tensors in our names plus what could not be placed."
+    "Result of a checkpoint converter: tensors in our names plus what could not be placed. Engineering: the outcome of a converter."
     tensors: dict = field(default_factory=dict)     # our key -> (tensor, file key)
     unexpected: list = field(default_factory=list)  # (file key, shape) with no rule
     ignored: list = field(default_factory=list)     # file keys deliberately not used
@@ -326,7 +326,7 @@ def load_converted(module,                # nn.Module, or {prefix: nn.Module} to
                    strict:bool=True, what:str='checkpoint', verbose:bool=True)->LoadReport:
     """Copy `conv.tensors` into `module`'s state dict. `strict=True`: raise `CheckpointMismatchError` listing every
     missing / unexpected / mis-shaped tensor (expected vs found shape) and load nothing; `strict=False`: load the
-    tensors that fit, print and return the `LoadReport`."""
+    tensors that fit, print and return the `LoadReport`. Engineering: strict `torch.nn.Module.load_state_dict` with a report."""
     own = _own_state(module)
     rep = LoadReport(unexpected=list(conv.unexpected), ignored=list(conv.ignored), mismatched=list(conv.mismatched),
                      sources=dict(conv.sources))
@@ -373,7 +373,7 @@ def _enc_rules():
 def released_key_map(cfg:ReleasedConfig, part:str='encoder')->dict:
     """Released key -> (our key, transform) for every tensor a `cfg`-shaped file holds (`released_shapes`).
     `part='encoder'`: keys relative to our encoder module; `part='mpmae'`: relative to `MPMAE` (encoder under
-    `encoder.`, decoders, heads; the loss's `loss_fn.log_vars` maps to `criterion.log_vars`)."""
+    `encoder.`, decoders, heads; the loss's `loss_fn.log_vars` maps to `criterion.log_vars`). Raises `RuntimeError` where `released_shapes` names a key no rule converts (a bug here). MMEarth-train `models/fcmae.py` names."""
     tasks = cfg.tasks if part == 'mpmae' else ()
     shapes = released_shapes(cfg.depths, cfg.dims, cfg.patch_size, cfg.in_chans, cfg.stem, tasks, cfg.task_outputs,
                              cfg.weighting or 'equal', cfg.decoder_dim or 512, cfg.decoder_depth)
@@ -410,7 +410,7 @@ def convert_released(ckpt:dict,                  # released checkpoint (or its s
     configuration inferred from the others, and `sources` (our key -> released key expected).
     Input channels of the first conv are permuted from `cfg.bands` to `cfg.our_bands` (B8A/B8 swap for the
     public order); the Sentinel-2 pixel head's band axis likewise; `log_vars` are reordered from the file's
-    task order into the canonical (`select_tasks`) order."""
+    task order into the canonical (`select_tasks`) order. MMEarth-train `models/fcmae.py` / `models/convnextv2_sparse.py` names and layouts."""
     sd = released_state_dict(ckpt)
     cfg = cfg or infer_released_config(ckpt)
     kmap = released_key_map(cfg, part)
@@ -453,7 +453,7 @@ def _build_encoder(cfg:ReleasedConfig, impl:str='dense', **kwargs):
     return _ENCODER_IMPLS[impl](depths=cfg.depths, dims=cfg.dims, **kw)
 
 def released_encoder_config(cfg:ReleasedConfig, encoder:nn.Module)->dict:
-    "Encoder config (`encoder_config` / `save_encoder` format) of a converted released checkpoint."
+    "Encoder config (`encoder_config` / `save_encoder` format) of a converted released checkpoint. MMEarth-train checkpoint `args`."
     return encoder_config(encoder, bands=list(cfg.our_bands), input_size=cfg.input_size, source='MMEarth-train',
                           epoch=cfg.epoch, tasks=list(cfg.tasks), weighting=cfg.weighting)
 
@@ -481,7 +481,7 @@ def load_released_encoder(path:str|Path|dict,     # released `checkpoint-*.pth` 
 
 # %% ../nbs/28_released.ipynb #c2fcbbf7
 def released_mpmae_kwargs(cfg:ReleasedConfig)->dict:
-    "Keyword arguments of `mmearth_nb.decoders.mpmae` reproducing a released MP-MAE's architecture and semantics."
+    "Keyword arguments of `mmearth_nb.decoders.mpmae` reproducing a released MP-MAE's architecture and semantics. MMEarth-train `models/fcmae.py`."
     return dict(size=cfg.size, tasks=tuple(t for t in TASKS if t in cfg.tasks), patch_size=cfg.patch_size,
                 stem=cfg.stem, in_chans=cfg.in_chans, decoder_dim=cfg.decoder_dim or 512,
                 shared_decoder=bool(cfg.shared_decoder), image_pool='all', image_norm='tokens',
@@ -489,7 +489,7 @@ def released_mpmae_kwargs(cfg:ReleasedConfig)->dict:
                 mask_ratio=0.6 if cfg.mask_ratio is None else float(cfg.mask_ratio))
 
 def released_loss_kwargs(cfg:ReleasedConfig)->dict:
-    "Keyword arguments of `mmearth_nb.loss.MultiTaskLoss` reproducing the released run's objective (public code's eq. 1 variant)."
+    "Keyword arguments of `mmearth_nb.loss.MultiTaskLoss` reproducing the released run's objective (public code's eq. 1 variant). MMEarth-train `models/fcmae.py`."
     return dict(tasks=tuple(t for t in TASKS if t in cfg.tasks), weighting=cfg.weighting or 'equal',
                 patch_size=cfg.patch_size, uncertainty='public_code', norm_pix='patch',
                 norm_pix_loss=True if cfg.norm_pix_loss is None else bool(cfg.norm_pix_loss))
@@ -513,7 +513,7 @@ def load_mpmae_checkpoint(path:str|Path|dict,    # released checkpoint or this p
       without `criterion` the `log_vars` are listed in `report.ignored`). A model whose `shared_decoder=True` needs
       identical decoder tensors for all tasks in the file. Differing head semantics (image_pool / image_norm) warn.
     - This package's pretraining checkpoints (`format` 'mmearth_nb.engine/v1': `model` and `criterion` state dicts).
-    Returns the `LoadReport`; strict mode raises `CheckpointMismatchError` naming every offending tensor."""
+    Returns the `LoadReport`; strict mode raises `CheckpointMismatchError` naming every offending tensor. Raises `ValueError` naming the file when it is neither kind of checkpoint or needs more decoder blocks than `MPMAE` has."""
     ck = path if isinstance(path, dict) else read_checkpoint(path, trusted=trusted)
     what = 'checkpoint' if isinstance(path, dict) else f'checkpoint {str(path)!r}'
     if not is_released_checkpoint(ck):
@@ -546,7 +546,7 @@ def mpmae_from_release(path:str|Path|dict, impl:str='masked', strict:bool=True, 
                        bands:tuple|None=None, use_args:bool=True, **kwargs)->tuple:
     """Build an `MPMAE` and a `MultiTaskLoss` with the released run's architecture and objective
     (`released_mpmae_kwargs`, `released_loss_kwargs`; `kwargs` override the model's) and load the checkpoint.
-    Returns `(model, criterion, cfg, report)`."""
+    Returns `(model, criterion, cfg, report)`. Raises like `load_mpmae_checkpoint`. MMEarth-train `models/fcmae.py`."""
     ck = path if isinstance(path, dict) else read_checkpoint(path, trusted=trusted)
     cfg = infer_released_config(ck, bands=bands, use_args=use_args)
     mk = released_mpmae_kwargs(cfg) | kwargs
