@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 from .modalities import S2_BANDS, GEOBENCH_S2_NAMES
 from .training import WarmupCosine, no_weight_decay
+from .checkpoints import check_finite_weights
 from .encoder import LayerNorm
 from .probe import GEOBENCH_TASKS, EncoderClassifier, BIGEARTHNET43_CLASSES
 from .geobench_data import (task_dir, GeoBenchS2Dataset, write_geobench_task, NonFiniteError, check_finite,
@@ -24,7 +25,7 @@ __all__ = ['EVAL_RECIPES', 'LOGREG_L2', 'BAND_ORDERS', 'PUBLIC_EVAL_SWAP', 'enco
            'param_groups_lrd', 'unet_skips', 'UpBlock', 'EncoderUNet', 'confusion_per_image', 'evaluate', 'train_model',
            'knn_scores', 'knn_predict', 'fixed_threads', 'fit_logreg', 'logreg_logits', 'logreg_probe',
            'average_precision_per_class', 'outputs_metrics', 'bootstrap_ci', 'set_band_order', 'evaluate_task',
-           'check_finite_weights', 'set_grn_eps', 'encoder_factory', 'content_hash', 'write_bigearthnet_sample']
+           'set_grn_eps', 'encoder_factory', 'content_hash', 'write_bigearthnet_sample']
 
 # %% ../nbs/14_evaluation.ipynb #61c63584
 EVAL_RECIPES = {
@@ -596,12 +597,6 @@ def _size_of(model:str)->str:
     size = model.split('convnextv2_')[-1]
     if size not in CONVNEXTV2_SIZES: raise ValueError(f"unknown model {model!r}; use convnextv2_<size>, size in {list(CONVNEXTV2_SIZES)}")
     return size
-
-def check_finite_weights(module:nn.Module, what:str):
-    "Raise `NonFiniteError` naming `what` and the first tensors holding NaN or inf."
-    bad = [f"{k} ({int((~torch.isfinite(v)).sum())} values)" for k, v in module.state_dict().items()
-           if v.is_floating_point() and not torch.isfinite(v).all()]
-    if bad: raise NonFiniteError(f"{what}: non-finite weights in {', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}")
 
 def set_grn_eps(encoder:nn.Module, eps:float)->nn.Module:
     """Set the epsilon of every GRN of `encoder` (and its `grn_eps`); returns `encoder`, changed in place. Source: MMEarth-train

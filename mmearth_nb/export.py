@@ -14,7 +14,7 @@ from .checkpoints import encoder_config, size_name
 from .checkpoints import load_pretrained_encoder
 from .training import writing
 from .cli import hyphen_cli
-from .evaluation import check_finite_weights
+from .checkpoints import check_finite_weights
 
 # %% auto #0
 __all__ = ['EXPORT_FEATURES', 'METADATA_FILE', 'ONNX_EXTERNAL_DATA_BYTES', 'mmearth_export', 'load_deployable_encoder',

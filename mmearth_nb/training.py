@@ -314,7 +314,7 @@ class count_host_syncs(TorchDispatchMode):
 # %% ../nbs/10_training.ipynb #837f9398
 from .modalities import select_tasks
 from .masking import random_patch_mask, n_visible as _n_visible
-from .encoder import SparseConvNeXtV2, convnextv2, on_cuda_path
+from .fastencoder import FastSparseConvNeXtV2 as SparseConvNeXtV2, fast_convnextv2 as convnextv2, on_cuda_path
 from .architecture import PublicMPMAE, PUBLIC_MPMAE_KW
 from .loss import MultiTaskLoss
 
