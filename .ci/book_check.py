@@ -25,7 +25,7 @@ from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
 PART1 = ['modalities', 'dataset', 'masking', 'encoder', 'decoders', 'loss', 'pretrain', 'probe']
-PART2 = ['training', 'fastdata', 'convert', 'engine', 'evaluation', 'checkpoints', 'sample', 'benchmarks', 'export',
+PART2 = ['training', 'fastdata', 'convert', 'engine', 'launch', 'evaluation', 'checkpoints', 'sample', 'benchmarks', 'export',
          'faults', 'fidelity', 'reproduce', 'geobench_data', 'check', 'architecture', 'fastencoder']
 OUTSIDE = re.compile(r'\.\./shared|shared/realdata|shared/reference|MMEARTH_FACTS|ENVIRONMENT_NOTES|REFERENCE_CHECKPOINTS'
                      r'|INTERFACES\.md|PROVENANCE\.md|\.\./runs\b|/work/')
