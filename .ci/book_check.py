@@ -25,9 +25,9 @@ from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
 PART1 = ['modalities', 'dataset', 'masking', 'encoder', 'decoders', 'loss', 'pretrain', 'probe']
-PART2 = ['cli', 'training', 'fastdata', 'convert', 'engine', 'evaluation', 'checkpoints', 'sample', 'benchmarks', 'export',
-         'faults', 'fidelity', 'reproduce', 'geobench_data', 'check', 'architecture', 'fastencoder', 'results', 'paper_tables',
-         'released']
+PART2 = ['cli', 'training', 'fastdata', 'convert', 'engine', 'launch', 'evaluation', 'checkpoints', 'sample', 'benchmarks',
+         'export', 'faults', 'fidelity', 'reproduce', 'geobench_data', 'check', 'architecture', 'fastencoder', 'results',
+         'paper_tables', 'released']
 OUTSIDE = re.compile(r'\.\./shared|shared/realdata|shared/reference|MMEARTH_FACTS|ENVIRONMENT_NOTES|REFERENCE_CHECKPOINTS'
                      r'|INTERFACES\.md|PROVENANCE\.md|\.\./runs\b|/work/')
 TARGETS = {'code_lines': 2000, 'median_cell': 5, 'largest_cell': 30, 'cells_over_30': 0, 'first_real_data_cell': 9}

@@ -98,8 +98,8 @@ def main():
         def _():
             # the real engine (mmearth_nb.engine.Pretrainer): one optimizer step of 2 micro-steps, normalization on the
             # device, fused AdamW on CUDA; counted by count_host_syncs (on CUDA also torch.cuda.set_sync_debug_mode)
-            from mmearth_nb.engine import (make_config, resolve_config, build_data, build_model, Pretrainer, DistInfo,
-                                           schedule_steps)
+            from mmearth_nb.engine import DistInfo, schedule_steps
+            from mmearth_nb.launch import make_config, resolve_config, build_data, build_model, build_trainer
             from mmearth_nb.training import make_optimizer, make_scheduler
             from mmearth_nb.training import count_host_syncs
             info = DistInfo(device=dev)
@@ -107,10 +107,10 @@ def main():
                                              batch_size=B, accum_iter=2, backend='torch'), 1, 128)
             _, loader = build_data(cfg, info)
             model, crit = build_model(cfg, dev, sync_free=True)
-            tr = Pretrainer(cfg, model, crit, loader, info, Path(tempfile.mkdtemp()) / 'syncs', export_encoder=False)
+            tr = build_trainer(cfg, model, crit, loader, info, Path(tempfile.mkdtemp()) / 'syncs')
             if not cuda:   # the CUDA setting on CPU: the fused AdamW keeps its step counters on the device
                 tr.optimizer = make_optimizer(tr.step_module, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2), cfg.wd_rule, fused=True)
-                tr.scheduler = make_scheduler(tr.optimizer, *schedule_steps(cfg, tr.steps_per_epoch))
+                tr.scheduler = make_scheduler(tr.optimizer, *schedule_steps(tr.steps_per_epoch, cfg.epochs, cfg.warmup_epochs, cfg.lr, cfg.min_lr))
             it = iter(loader); b = [next(it), next(it)]
             tr.micro_step(b[0], 0, False); tr.micro_step(b[1], 1, True); tr.optimizer_step()     # warm-up
             if cuda: torch.cuda.synchronize()

@@ -235,7 +235,7 @@ _UNIT, _LR = real(0, 1, hi_open=True), real(0, lo_open=True)     # a fraction in
 _LEVEL = count(0, 22, per='codec', ranges='mmearth_nb.convert:_LEVELS')   # each codec's own levels (chapter 12)
 _DEVICE = Domain(pattern=r'auto|cpu|cuda(:\d+)?', pattern_doc="auto, cpu, cuda or cuda:<index>")
 _PRETRAIN = dict(
-    data=path_to('dir'), recipe=one_of('mmearth_nb.engine:RECIPES'), model=one_of(_MODELS),
+    data=path_to('dir'), recipe=one_of('mmearth_nb.launch:PRETRAIN_RECIPES'), model=one_of(_MODELS),
     tasks=one_of('mmearth_nb.modalities:TASKS', many=True, whole=tuple(TASK_SUBSETS)),
     epochs=count(), batch_size=count(), effective_batch=count(), accum_iter=count(), blr=_LR, lr=_LR, min_lr=real(0),
     warmup_epochs=real(0), weight_decay=real(0), wd_rule=one_of('mmearth_nb.training:WD_RULES'), beta1=_UNIT, beta2=_UNIT, mask_ratio=_UNIT,
@@ -246,7 +246,7 @@ _PRETRAIN = dict(
     name=Domain(pattern=r'[^/\\]*\S[^/\\]*', pattern_doc='a non-empty name without / or \\'), save_every=count(0), checkpoint_every=count(0),
     save_steps=count(0), max_steps=count(), clip_grad=_LR, fidelity=one_of(('paper', 'public')), init=path_to('file'),
     init_partial=FLAG, resume=FLAG, quiet=FLAG, no_tensorboard=FLAG, tf32=FLAG,
-    check_values=FLAG)
+    no_check_values=FLAG)
 _EVAL = dict(
     checkpoint=path_to('exists', pattern=r'random(:\d+)?', pattern_doc="'random' or 'random:<seed>'"), model=one_of(_MODELS),
     tasks=Domain(many=True, whole=('all',), pattern=r'[\w.-]+', pattern_doc='a task folder name'),
