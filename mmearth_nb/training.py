@@ -430,7 +430,7 @@ _PRETRAIN = dict(
     name=Domain(pattern=r'[^/\\]*\S[^/\\]*', pattern_doc='a non-empty name without / or \\'), save_every=count(0), checkpoint_every=count(0),
     save_steps=count(0), max_steps=count(), clip_grad=_LR, fidelity=one_of(('paper', 'public')), init=path_to('file'),
     init_partial=FLAG, resume=FLAG, quiet=FLAG, no_tensorboard=FLAG, tf32=FLAG,
-    check_values=FLAG)
+    no_check_values=FLAG)
 _EVAL = dict(
     checkpoint=path_to('exists', pattern=r'random(:\d+)?', pattern_doc="'random' or 'random:<seed>'"), model=one_of(_MODELS),
     tasks=Domain(many=True, whole=('all',), pattern=r'[\w.-]+', pattern_doc='a task folder name'),
