@@ -535,10 +535,10 @@ def _bad_value(m):
 
 # %% ../nbs/22_check.ipynb #4cb2e0e6
 def _set_row(a, row, value):
-    "A copy of `a` with `value` at row `row`, channel 0 (pixel (0, 0))."
-    a = a.copy(); a[(row, 0) + (0,) * (a.ndim - 2)] = value; return a
+    "A copy of `a` with `value` at row(s) `row`, channel 0, the centre pixel (inside every training crop)."
+    a = a.copy(); a[(row, 0) + tuple(s // 2 for s in a.shape[2:])] = value; return a
 
-def _modality_faults(m)->list[Fault]:
+def _modality_faults(m, row=1)->list[Fault]:
     "Faults of one HDF5 dataset: dtype, shape, rows, missing, and values (range / codes, one-hot, cyclic, location)."
     h5, k = LAYOUT_FILES['h5'][1:], repr(m.name)
     wrong = 'float64' if m.dtype != 'float64' else 'float32'
@@ -548,12 +548,12 @@ def _modality_faults(m)->list[Fault]:
           Fault(m.name, 'dataset missing', _h5_rewrite(m.name, lambda a: None), (h5, k, 'missing'))]
     if m.is_pixel: fs.append(Fault('tile_size', f'{m.name} one pixel shorter', _h5_rewrite(m.name, lambda a: a[:, :, :-1]), (h5, k, 'expected shape')))
     x = _bad_value(m)
-    if x is not None: fs.append(Fault(m.name, f'value {x!r}', _h5_rewrite(m.name, lambda a: _set_row(a, 1, x)), (h5, k, 'outside'), True))
+    if x is not None: fs.append(Fault(m.name, f'value {x!r}', _h5_rewrite(m.name, lambda a: _set_row(a, row, x)), (h5, k, 'outside'), True))
     if m.one_hot:
-        def two(a): a = a.copy(); a[1] = 0; a[1, :2] = 1; return a
+        def two(a): a = a.copy(); a[row] = 0; a[row, :2] = 1; return a
         fs.append(Fault(m.name, 'two ones', _h5_rewrite(m.name, two), (h5, k, 'one-hot'), True))
     if m.cyclic:
-        def off(a): a = a.copy(); a[1] = (.6, .6); return a
+        def off(a): a = a.copy(); a[row] = (.6, .6); return a
         def moved(a): a = a.copy(); a[1] = (-a[1, 0] if abs(a[1, 0]) > .01 else .6, a[1, 1]) if not m.name == 'month' else (a[1, 1], a[1, 0]); a[1] /= np.linalg.norm(a[1]); return a
         fs += [Fault(m.name, 'off the unit circle', _h5_rewrite(m.name, off), (h5, k, 'unit circle'), True),
                Fault('location', f'{m.name} of another place or month', _h5_rewrite(m.name, moved), (h5, k, 'agreement location'), True)]
@@ -662,11 +662,12 @@ def _file_faults(kind)->list[Fault]:
     if kind != 'h5': fs.append(Fault(kind, 'a list', _json_edit(kind, lambda o: []), (pat[1:], 'expected a JSON object')))
     return fs
 
-def layout_faults()->list[Fault]:
+def layout_faults(value_row=1)->list[Fault]:
     """Every `Fault` generated from the layout description: modalities of `MODALITIES`, metadata and JSON fields of
     `LAYOUT_FIELDS`, files of `LAYOUT_FILES`, rules of `AGREEMENT` (chapter 00, written from paper Table 1 and
-    MMEarth-data). Raises nothing; a fault's `apply` raises what h5py / json raise on a folder that is not the sample's."""
-    fs = [f for m in MODALITIES.values() for f in _modality_faults(m)]
+    MMEarth-data). `value_row`: the HDF5 row(s) a wrong value inside the tiles is written to (`slice(None)`: every
+    tile). Raises nothing; a fault's `apply` raises what h5py / json raise on a folder that is not the sample's."""
+    fs = [f for m in MODALITIES.values() for f in _modality_faults(m, value_row)]
     for fld in LAYOUT_FIELDS.values(): fs += _metadata_faults(fld) if fld.file == 'h5' else _field_faults(fld)
     return fs + [f for k in LAYOUT_FILES for f in _file_faults(k)] + _agreement_faults()
 

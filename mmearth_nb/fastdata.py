@@ -62,7 +62,8 @@ def check_tile_info_s2_bands(path:str|Path)->int:
     dataset is large (1.2M tiles, ~0.7 GB), so it is not parsed: the distinct `"sentinel2": [...]` lists are found by one
     scan of its bytes (~65 MB/s measured on a busy 2-core machine, 6x faster than `json.load`; once per file and
     process), and only on a mismatch is it parsed to name a tile. Returns the number of distinct lists checked.
-    Raises `ValueError` naming the file, a tile and the two orders."""
+    Raises `ValueError` naming the file, a tile and the two orders; `OSError` if the file cannot be read. Source: the
+    band order of MMEarth-data's files (B8A before B8, chapter 00)."""
     if path is None: return 0                      # no folder: MMEarthDataset says so
     path = Path(path); st = path.stat(); key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key in _CHECKED_TILE_INFO: return _CHECKED_TILE_INFO[key]
@@ -183,12 +184,14 @@ def _empty_batch(shape:tuple, dtype, shared:bool|None=None)->tuple[torch.Tensor,
 
 class MMEarthItems(list):
     """The items of one batch as `FastMMEarthDataset.__getitems__` returns them: an ordinary list of `B` item dicts
-    (views into the batch tensors) that also carries the collated batch as `.batch`."""
+    (views into the batch tensors) that also carries the collated batch as `.batch`. Engineering: PyTorch's
+    `__getitems__` batch hook, without a second collation."""
     def __init__(self, batch:dict, n:int):
         super().__init__(_item(batch, k) for k in range(n)); self.batch = batch
 
 def collate_mmearth(items:list)->dict:
-    "Collate function of `make_loader`: the batch that `FastMMEarthDataset.__getitems__` built (no copy), else `default_collate`."
+    """Collate function of `make_loader`: the batch that `FastMMEarthDataset.__getitems__` built (no copy), else
+    PyTorch's `default_collate` (which raises what it raises). Engineering: no second copy of a batch."""
     b = getattr(items, 'batch', None)
     return default_collate(items) if b is None else b
 
@@ -272,7 +275,8 @@ def __getitems__(self:FastMMEarthDataset, idxs:list)->MMEarthItems:
 # %% ../nbs/11_fastdata.ipynb #793a8662
 class SeededRandomSampler(Sampler):
     """Random permutation of `range(n)` drawn from `(seed, epoch)`. `set_epoch(e)` picks the epoch (as
-    `DistributedSampler` does); without it, each new iteration moves to the next epoch."""
+    `DistributedSampler` does); without it, each new iteration moves to the next epoch. Yields int item indices.
+    Engineering: the seeded shuffling of PyTorch's `DistributedSampler` on one process (paper Sec. 5.2 pretraining)."""
     def __init__(self, n:int, seed:int=0): self.n, self.seed, self.epoch = n, seed, 0
     def set_epoch(self, epoch:int): self.epoch = int(epoch)
     def __len__(self): return self.n

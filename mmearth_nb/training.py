@@ -248,13 +248,16 @@ def __exit__(self:RunLock, *exc): self.release()
 def cli_errors(prog:str):
     """Context of a command-line entry point: the errors bad input causes (`OSError`, `ValueError`, `KeyError`,
     `TypeError`, `RuntimeError`) print one line `<prog>: error: <message>` on stderr and exit with status 2, without
-    a traceback (set the environment variable `MMEARTH_TRACEBACK=1` to get it); Ctrl-C exits with status 130."""
+    a traceback (set the environment variable `MMEARTH_TRACEBACK=1` to get it), also for an error that PyTorch's
+    DataLoader re-raises from a worker with the worker's traceback in its message; Ctrl-C exits with status 130."""
     try: yield
     except KeyboardInterrupt as e:
         print(f"{prog}: interrupted" + (f" ({e})" if str(e) else ''), file=sys.stderr); raise SystemExit(130) from None
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
         if os.environ.get('MMEARTH_TRACEBACK'): raise
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        if msg.startswith('Caught ') and '\nOriginal Traceback' in msg:   # re-raised from a DataLoader worker: its own last line
+            msg = msg.rstrip().splitlines()[-1].split(': ', 1)[-1]
         print(f"{prog}: error: {msg}", file=sys.stderr); raise SystemExit(2) from None
 
 def _underscore_option(a:str)->str:
