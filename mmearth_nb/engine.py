@@ -1075,7 +1075,7 @@ def _mmearth_pretrain(
     quiet:Param("no progress bar (one line per epoch instead)", bool)=False,
     no_tensorboard:Param("do not write TensorBoard events (written when tensorboard is installed)", bool)=False,
     tf32:Param("on CUDA: TF32 for fp32 matmuls and convolutions (faster; default off: exact fp32, as the public code)", bool)=False,
-    no_check_values:Param("do not check the values of every batch read against the MMEarth layout (ranges, class codes; checked by default, the tile named on a violation, about 5-10% of loading a batch: chapter 22)", bool)=False,
+    no_check_values:Param("do not check the values of every batch read against the MMEarth layout (ranges, class codes; checked by default, the tile named on a violation, about 5-10% of loading a batch, more of the raw read alone with --normalize device: chapter 22)", bool)=False,
 ):
     """Pretrain an MMEarth MP-MAE (Nedungadi et al., ECCV 2024; multi-pretext masked autoencoder, ConvNeXt V2 encoder).
     Without arguments: a few-minute CPU run on the bundled real sample ('sample' recipe). With --data: the paper's

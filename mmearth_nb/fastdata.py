@@ -28,7 +28,8 @@ class FastMMEarthDataset(MMEarthDataset):
     'device' (items `{'raw': {modality: tensor in the file dtype, pixel (C, S, S) crop / image (C,)}, 'index',
     's2_type'}`, Sentinel-2 with all 13 file bands). `check_values` (default on): every batch read is checked against the
     layout's ranges and codes on its raw values (`check_batch`, chapter 22), with either `normalize`; off, a value
-    outside the layout trains silently (cost: about 5-10% of a loaded batch, measured below). Raises what
+    outside the layout trains silently (cost, chapter 22: about 5-10% of a batch loaded with the
+    encoding, 15-50% of the raw read alone with 'device'). Raises what
     `MMEarthDataset` raises, and `ValueError` for an unknown `normalize` or (with `check_values`) a value outside the
     layout, naming file, modality and tiles. Engineering: batched reads for pretraining at scale (paper Sec. 5.2)."""
     def __init__(self, folder, split:str|None='train', tasks='all', input_size:int|None=None, random_crop:bool=True,
