@@ -249,7 +249,8 @@ def cli_errors(prog:str):
     """Context of a command-line entry point: the errors bad input causes (`OSError`, `ValueError`, `KeyError`,
     `TypeError`, `RuntimeError`) print one line `<prog>: error: <message>` on stderr and exit with status 2, without
     a traceback (set the environment variable `MMEARTH_TRACEBACK=1` to get it), also for an error that PyTorch's
-    DataLoader re-raises from a worker with the worker's traceback in its message; Ctrl-C exits with status 130."""
+    DataLoader re-raises from a worker with the worker's traceback in its message; Ctrl-C exits with status 130
+    (both by raising `SystemExit`)."""
     try: yield
     except KeyboardInterrupt as e:
         print(f"{prog}: interrupted" + (f" ({e})" if str(e) else ''), file=sys.stderr); raise SystemExit(130) from None
