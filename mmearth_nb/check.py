@@ -8,7 +8,7 @@ import os, re, sys, json, time, shutil, datetime, contextlib, io
 from pathlib import Path
 from dataclasses import dataclass
 from collections.abc import Mapping, Callable
-import numpy as np
+import numpy as np, torch
 import h5py
 from fastcore.script import call_parse
 from .modalities import (MODALITIES, LAYOUT_FILES, LAYOUT_FIELDS, AGREEMENT, S2_TYPES, S2_STATS_KEYS, STATS_FIELDS,
@@ -114,7 +114,8 @@ def _check_stats(stats, name:str, where)->tuple[list, tuple]:
 # %% ../nbs/22_check.ipynb #40734306
 class Violations:
     """Violations collected by `(where, problem)`: `add` records one example (a row, a tile, a band) of a problem;
-    `lines()` gives one line per problem, `<where>: <problem> (<count> ...: <first 5 examples>)`."""
+    `lines()` gives one line per problem, `<where>: <problem> (<count> ...: <first 5 examples>)`. Engineering: every
+    violation reported at once, grouped so that a million bad rows give one line."""
     def __init__(self): self.groups = {}
     def add(self, where:str, problem:str, example=None, count:int=1):
         g = self.groups.setdefault((str(where), problem), [0, []])
@@ -133,7 +134,8 @@ class Violations:
 
 # %% ../nbs/22_check.ipynb #162c4b8f
 def find_layout_files(folder)->tuple[dict, list[str]]:
-    "`({file kind: Path}, lines)`: the four files of `LAYOUT_FILES` in `folder`, and a line for each missing or ambiguous one."
+    """`({file kind: Path}, lines)`: the four files of `LAYOUT_FILES` (chapter 00, from MMEarth-data's file layout) in
+    `folder`, and a line (str) for each missing or ambiguous one, or for a `folder` that is not a folder. Raises nothing."""
     folder = Path(folder)
     if not folder.is_dir():
         return {}, [f"{folder}: not a folder; expected an MMEarth dataset folder with {', '.join(LAYOUT_FILES.values())}"]
@@ -229,7 +231,8 @@ def check_h5(path, v:Violations)->dict:
 def band_stats_problems(stats, key:str, name:str, where='band statistics', used=None, allow_empty:bool=True)->list[str]:
     """Every problem of entry `key` of a `*_band_stats.json` dict for modality `name`, one line each naming `where` (the
     file), the entry and the band: `check_band_stats` (above; the same arguments) run on the structure, then on
-    each band of `used` (default all); `[]` where it passes."""
+    each band of `used` (default all); `[]` where it passes. Raises nothing (the errors become lines). Source: the
+    statistics of MMEarth-data's `*_band_stats.json` (chapter 01)."""
     try: check_band_stats(stats, key, name, where, used=[], allow_empty=allow_empty)      # structure and lengths
     except (KeyError, ValueError) as e: return [str(e.args[0])]
     out = []
@@ -255,8 +258,9 @@ def _numbers(x)->np.ndarray|None:
     except (TypeError, ValueError): return None
 
 def check_band_stats_file(path, v:Violations, s2_types=None):
-    """Fields `band_stats:*` of `LAYOUT_FIELDS` and the agreements `stats_bands`, `stats_products` (`s2_types`: the
-    metadata's codes)."""
+    """Fields `band_stats:*` of `LAYOUT_FIELDS` and the agreements `stats_bands`, `stats_products` of the JSON file
+    `path` (`s2_types`: int64 (N,) metadata codes, 0 = L1C, 1 = L2A, -1 invalid). Adds to `v`; raises nothing. Source:
+    MMEarth-data's `*_band_stats.json` (per band mean, std, min, max in the file's units)."""
     stats = _json(path, v, 'band statistics')
     if stats is None: return
     where = Path(path).name
@@ -288,7 +292,9 @@ def check_band_stats_file(path, v:Violations, s2_types=None):
 
 # %% ../nbs/22_check.ipynb #ade57cc9
 def check_splits_file(path, v:Violations, n:int|None=None):
-    "Field `splits:<split>` of `LAYOUT_FIELDS` (keys, integer rows, no row twice, train not empty) and the agreement `split_rows`."
+    """Field `splits:<split>` of `LAYOUT_FIELDS` (keys, integer rows, no row twice, train not empty) and the agreement
+    `split_rows` of the JSON file `path` (`n`: the number of HDF5 rows). Adds to `v`; raises nothing. Source:
+    MMEarth-data's `*_splits.json` (lists of HDF5 row indices)."""
     splits = _json(path, v, 'splits')
     if splits is None: return
     where, rows = Path(path).name, {}
@@ -342,7 +348,8 @@ def _entry_problems(e:Mapping, t:str|None, bands_seen:dict)->list[str]:
 # %% ../nbs/22_check.ipynb #d55fe6f9
 def check_tile_info_file(path, v:Violations, tile_ids=None, s2_types=None)->dict|None:
     """Fields `tile_info:*` of `LAYOUT_FIELDS` and the agreements `ids_in_tile_info`, `s2_type` (`tile_ids`, `s2_types`:
-    from the metadata; None: every entry is checked on its own). Returns the tile info (for the full scan)."""
+    from the metadata; None: every entry is checked on its own). Returns the tile info (for the full scan), None if
+    unreadable. Adds to `v`; raises nothing. Source: MMEarth-data's `*_tile_info.json` (lat/lon in degrees, S2_DATE)."""
     info = _json(path, v, 'tile info')
     if info is None: return None
     where = Path(path).name; seen = {}
@@ -392,13 +399,37 @@ def _out_of_bounds(m, a)->np.ndarray|None:
     if m.codes and m.valid is None and not m.one_hot: bad |= ~np.isin(a, m.codes)
     return bad & ~nodata_mask(a, m.name) if bad.any() else bad                  # no-data is often out of bounds
 
+# %% ../nbs/22_check.ipynb #b7c1e2a0
+def _surely_in_bounds(m, a:np.ndarray)->bool:
+    """True when no value of `a` (`(B, C[, H, W])`, file dtype) can be outside what modality `m` allows, decided
+    without a mask as large as `a`: 8-bit data by the histogram of its bit patterns against `_invalid_lut`, other data
+    by the per-channel min and max of its values that are not no-data against `m.bounds()`. False: look value by value
+    (`_out_of_bounds`; also for codes of wider dtypes and per-band tables). Engineering: the check runs on every batch."""
+    lut = _invalid_lut(m)
+    if a.size == 0: return True
+    if lut is not None:
+        if not (lut == lut[:1]).all(): return False
+        seen = torch.bincount(torch.from_numpy(np.ascontiguousarray(a).view(np.uint8).reshape(-1)), minlength=256).numpy() > 0
+        return not lut[0][seen].any()
+    b = m.bounds()
+    if b is None: return True
+    if m.codes and m.valid is None and not m.one_hot: return False
+    ax = (0,) + tuple(range(2, a.ndim))
+    with np.errstate(invalid='ignore'):                   # NaN: not decided here
+        if (a.min(ax) >= b[0]).all() and (a.max(ax) <= b[1]).all(): return True     # no no-data, or no-data inside the bounds
+        keep = ~nodata_mask(a, m.name)
+        top, bottom = (np.inf, -np.inf) if a.dtype.kind == 'f' else (np.iinfo(a.dtype).max, np.iinfo(a.dtype).min)
+        return bool((a.min(ax, where=keep, initial=top) >= b[0]).all() and (a.max(ax, where=keep, initial=bottom) <= b[1]).all())
+
+# %% ../nbs/22_check.ipynb #b7c1e2a1
 def value_problems(name:str, a)->list[tuple[str, np.ndarray, int]]:
     """Problems of raw values `a` (array or CPU tensor `(B, C[, H, W])`, file dtype) of modality `name` against
     `MODALITIES[name]`: `[(problem, bad tiles bool (B,), number of bad values, an example)]`, no-data values excluded.
-    Vectorized: one comparison pass (8-bit data: one table lookup); the no-data mask only where a value is out of bounds."""
+    Vectorized: per channel the range of the values (`_surely_in_bounds`), and only where it leaves the bounds one
+    comparison pass (8-bit data: one table lookup) that finds the values and tiles. Engineering: chapter 00's layout."""
     m, a = MODALITIES[name], np.asarray(a)
     B, out = a.shape[0], []
-    bad = _out_of_bounds(m, a)
+    bad = None if _surely_in_bounds(m, a) else _out_of_bounds(m, a)
     if bad is not None and bad.any():
         i = tuple(np.argwhere(bad)[0])
         band = m.bands[i[1]] if i[1] < m.n_bands else f"channel {i[1]}"
@@ -431,7 +462,9 @@ def batch_problems(arrays:Mapping, tile_ids, where:str='')->list[str]:
     return out
 
 def check_batch(arrays:Mapping, tile_ids, where:str='')->None:
-    "`ValueError` with the lines of `batch_problems` (joined by '; '), if there are any."
+    """Raises `ValueError` with the lines of `batch_problems` (joined by '; ', each naming `where`, the modality, the
+    problem and the tiles) if a raw batch `arrays` (`{modality: (B, C[, S, S])}`, file dtype) breaks chapter 00's layout;
+    returns None otherwise. Engineering: the per-batch check of `FastMMEarthDataset` (on by default)."""
     p = batch_problems(arrays, tile_ids, where)
     if p: raise ValueError('; '.join(p))
 
@@ -452,7 +485,9 @@ def _expected_location(tile_info, ids, n)->dict:
 
 def full_scan(path, v:Violations, info:dict, tile_info=None, block:int=64, progress:bool=False):
     """Every value of every tile of the modalities in `info['ok']` (`check_h5`) through `value_problems`, `block` tiles
-    at a time, and the agreement `location` with `tile_info`. Adds one violation per modality and problem to `v`."""
+    at a time, and the agreement `location` (paper Eq. 3-8 of the tile info's lat, lon, month) with `tile_info`. Adds
+    one violation per modality and problem to `v`; a block that cannot be read (`OSError`/`RuntimeError` of HDF5) is a
+    violation too, so nothing is raised for the data."""
     path = Path(path); where, n, ids = path.name, info['n'] or 0, info['tile_ids']
     names = [k for k in MODALITIES if k in info['ok']]
     exp = _expected_location(tile_info, ids, n)
@@ -499,7 +534,8 @@ def check_open(folder, v:Violations)->tuple[dict, dict, dict|None]:
 
 def check_dataset(folder, full:bool=False, progress:bool=False, timings:dict|None=None, block:int=64)->list[str]:
     """Violation lines of the MMEarth dataset `folder` (`[]`: none): `check_open`, and with `full` the `full_scan`.
-    `timings` (a dict) receives `open_s`, `full_s` and `tiles`."""
+    `timings` (a dict) receives `open_s`, `full_s` (seconds) and `tiles`. Raises nothing: whatever cannot be read becomes
+    a line naming its file. Engineering: the layout of chapter 00 (MMEarth-data), checked field by field."""
     v, t0 = Violations(), time.perf_counter()
     paths, info, ti = check_open(folder, v)
     t1 = time.perf_counter()
@@ -509,7 +545,8 @@ def check_dataset(folder, full:bool=False, progress:bool=False, timings:dict|Non
 
 # %% ../nbs/22_check.ipynb #df2347cd
 def write_check_report(path, data, lines:list, timings:dict, full:bool)->Path:
-    "Write the report of a check: JSON if `path` ends in .json, else text (one line per violation, then a summary). `OSError` naming `--report`."
+    """Write the report of a check: JSON if `path` ends in .json, else text (one line per violation, then a summary).
+    Returns `path`. Raises `OSError` naming `--report` if it cannot be written. Engineering: a report file."""
     path = Path(path)
     summary = (f"{len(lines)} violation(s)" if lines else 'no violation') + f" of the MMEarth layout in {data} ({timings.get('tiles')} tiles; " \
               f"checks on open {timings['open_s']:.2f} s" + (f", full scan {timings['full_s']:.2f} s" if full else '') + ')'
@@ -529,7 +566,8 @@ def mmearth_check(data:str,        # MMEarth dataset folder: one *.h5 and the *_
                  ):
     """Check an MMEarth dataset folder against the layout of chapter 00 (`MODALITIES`, `LAYOUT_FIELDS`, `AGREEMENT`): one
     line per violation on stdout and exit status 2, or one summary line and status 0. Bad input (an unwritable
-    report) is one line `mmearth_check: error: ...`, status 2; never a traceback. Options may be spelt with hyphens."""
+    report) is one line `mmearth_check: error: ...`, status 2; never a traceback. Options may be spelt with hyphens.
+    Raises `SystemExit(2)` on violations or bad input. Engineering: the console script of this chapter."""
     with cli_errors('mmearth_check'):
         timings = {}
         lines = check_dataset(data, full=full, progress=full and not quiet, timings=timings)
@@ -544,7 +582,9 @@ def mmearth_check(data:str,        # MMEarth dataset folder: one *.h5 and the *_
 # %% ../nbs/22_check.ipynb #f1227098
 @dataclass
 class Fault:
-    "One wrong version of a dataset folder, made from the layout description."
+    """One wrong version of a dataset folder, made from the layout description (chapter 00): which field it breaks, the
+    wrong value in words, `apply(folder)` to break a copy in place, the substrings its one violation line must contain,
+    and whether only the full scan (the values of the tiles) sees it. Engineering: the fault sweep of chapters 19 and 22."""
     field: str          # what it breaks: a modality, a LAYOUT_FIELDS key, a LAYOUT_FILES kind or an AGREEMENT rule
     what: str           # the wrong value, in words
     apply: Callable     # apply(folder): breaks the dataset folder in place
@@ -583,10 +623,10 @@ def _bad_value(m):
 
 # %% ../nbs/22_check.ipynb #4cb2e0e6
 def _set_row(a, row, value):
-    "A copy of `a` with `value` at row `row`, channel 0 (pixel (0, 0))."
-    a = a.copy(); a[(row, 0) + (0,) * (a.ndim - 2)] = value; return a
+    "A copy of `a` with `value` at row(s) `row`, channel 0, the centre pixel (inside every training crop)."
+    a = a.copy(); a[(row, 0) + tuple(s // 2 for s in a.shape[2:])] = value; return a
 
-def _modality_faults(m)->list[Fault]:
+def _modality_faults(m, row=1)->list[Fault]:
     "Faults of one HDF5 dataset: dtype, shape, rows, missing, and values (range / codes, one-hot, cyclic, location)."
     h5, k = LAYOUT_FILES['h5'][1:], repr(m.name)
     wrong = 'float64' if m.dtype != 'float64' else 'float32'
@@ -596,12 +636,12 @@ def _modality_faults(m)->list[Fault]:
           Fault(m.name, 'dataset missing', _h5_rewrite(m.name, lambda a: None), (h5, k, 'missing'))]
     if m.is_pixel: fs.append(Fault('tile_size', f'{m.name} one pixel shorter', _h5_rewrite(m.name, lambda a: a[:, :, :-1]), (h5, k, 'expected shape')))
     x = _bad_value(m)
-    if x is not None: fs.append(Fault(m.name, f'value {x!r}', _h5_rewrite(m.name, lambda a: _set_row(a, 1, x)), (h5, k, 'outside'), True))
+    if x is not None: fs.append(Fault(m.name, f'value {x!r}', _h5_rewrite(m.name, lambda a: _set_row(a, row, x)), (h5, k, 'outside'), True))
     if m.one_hot:
-        def two(a): a = a.copy(); a[1] = 0; a[1, :2] = 1; return a
+        def two(a): a = a.copy(); a[row] = 0; a[row, :2] = 1; return a
         fs.append(Fault(m.name, 'two ones', _h5_rewrite(m.name, two), (h5, k, 'one-hot'), True))
     if m.cyclic:
-        def off(a): a = a.copy(); a[1] = (.6, .6); return a
+        def off(a): a = a.copy(); a[row] = (.6, .6); return a
         def moved(a): a = a.copy(); a[1] = (-a[1, 0] if abs(a[1, 0]) > .01 else .6, a[1, 1]) if not m.name == 'month' else (a[1, 1], a[1, 0]); a[1] /= np.linalg.norm(a[1]); return a
         fs += [Fault(m.name, 'off the unit circle', _h5_rewrite(m.name, off), (h5, k, 'unit circle'), True),
                Fault('location', f'{m.name} of another place or month', _h5_rewrite(m.name, moved), (h5, k, 'agreement location'), True)]
@@ -710,9 +750,12 @@ def _file_faults(kind)->list[Fault]:
     if kind != 'h5': fs.append(Fault(kind, 'a list', _json_edit(kind, lambda o: []), (pat[1:], 'expected a JSON object')))
     return fs
 
-def layout_faults()->list[Fault]:
-    "Every fault generated from the layout description: modalities, metadata fields, JSON fields, files, agreement rules."
-    fs = [f for m in MODALITIES.values() for f in _modality_faults(m)]
+def layout_faults(value_row=1)->list[Fault]:
+    """Every `Fault` generated from the layout description: modalities of `MODALITIES`, metadata and JSON fields of
+    `LAYOUT_FIELDS`, files of `LAYOUT_FILES`, rules of `AGREEMENT` (chapter 00, written from paper Table 1 and
+    MMEarth-data). `value_row`: the HDF5 row(s) a wrong value inside the tiles is written to (`slice(None)`: every
+    tile). Raises nothing; a fault's `apply` raises what h5py / json raise on a folder that is not the sample's."""
+    fs = [f for m in MODALITIES.values() for f in _modality_faults(m, value_row)]
     for fld in LAYOUT_FIELDS.values(): fs += _metadata_faults(fld) if fld.file == 'h5' else _field_faults(fld)
     return fs + [f for k in LAYOUT_FILES for f in _file_faults(k)] + _agreement_faults()
 
@@ -721,7 +764,8 @@ def run_fault(fault:Fault, src, workdir, subprocess_run:Callable|None=None)->dic
     """Break a copy of the dataset folder `src` (in `workdir`) with `fault` and run `mmearth_check` on it (`--full` for
     value faults): in this process (the console script's function, its output captured), or through
     `subprocess_run(args)` returning `(returncode, stdout, stderr)`. Returns `{'field', 'what', 'rc', 'lines', 'ok'}`:
-    ok when the status is 2, exactly one violation line is printed, it contains every `expect` string, no traceback."""
+    ok when the status is 2, exactly one violation line is printed, it contains every `expect` string, no traceback.
+    An exception of `mmearth_check` is caught and reported in `rc` (not ok). Engineering: the end-to-end fault sweep."""
     dst = Path(workdir)/Path(src).name
     if dst.exists(): shutil.rmtree(dst)
     shutil.copytree(src, dst); fault.apply(dst)
@@ -748,7 +792,9 @@ def check_costs(folder, batch_size:int=16, repeats:int=5)->dict:
     """Cost of the checks on dataset `folder` (medians of `repeats` runs, one process): `open_ms` (`check_open`: files,
     metadata, JSON files, agreement), `dataset_open_ms` (opening chapter 11's `FastMMEarthDataset`, for scale),
     `batch_read_ms` (`read_batch` of `batch_size` tiles, every modality, centre crops), `batch_check_ms`
-    (`batch_problems` on that batch), `full_scan_s` (`check_dataset(full=True)`), `tiles`, `batch_size`."""
+    (`batch_problems` on that batch), `load_on_ms` / `load_off_ms` (what `load_batch` with `check_values` on, the
+    default, and off costs: read + check + encoding against read + encoding, medians of the steps timed in turns), `full_scan_s` (`check_dataset(full=True)`),
+    `tiles`, `batch_size`. Engineering: what the checks of chapter 00's layout cost."""
     from mmearth_nb.fastdata import FastMMEarthDataset       # chapter 11 imports this module: imported on use
     folder = Path(folder)
     open_s = _median_s(lambda: check_open(folder, Violations()), repeats)
@@ -758,16 +804,24 @@ def check_costs(folder, batch_size:int=16, repeats:int=5)->dict:
     read_s = _median_s(lambda: ds.read_batch(idx), repeats)
     b = ds.read_batch(idx); ids = [ds.tile_ids[int(r)] for r in b['index']]
     check_s = _median_s(lambda: batch_problems(b['raw'], ids), repeats)
+    parts = []                         # load_batch's three steps timed on the same batch, so that load slows on and off alike
+    for _ in range(repeats):
+        t0 = time.perf_counter(); b2 = ds.read_batch(idx, shared=False); t1 = time.perf_counter()
+        batch_problems(b2['raw'], ids); t2 = time.perf_counter(); ds.normalize_batch(b2['raw'], b2['s2_type'])
+        parts.append((t1 - t0, t2 - t1, time.perf_counter() - t2))
+    r, c, e = np.median(parts, 0)
     t = {}; check_dataset(folder, full=True, timings=t)
     return {'folder': folder.name, 'tiles': t['tiles'], 'batch_size': len(idx), 'open_ms': 1e3 * open_s,
             'dataset_open_ms': 1e3 * ds_open, 'batch_read_ms': 1e3 * read_s, 'batch_check_ms': 1e3 * check_s,
-            'full_scan_s': t['full_s']}
+            'load_on_ms': 1e3 * (r + c + e), 'load_off_ms': 1e3 * (r + e), 'full_scan_s': t['full_s']}
 
 def check_costs_markdown(c:dict)->list[str]:
-    "Markdown lines of `check_costs`."
+    "Markdown lines of `check_costs` (printed by `mmearth_bench`). Engineering: a report."
     return [f"### Checks of the layout (chapter 22) on {c['folder']} ({c['tiles']} tiles)", '',
             '| check | ms | for scale |', '|---|---:|---|',
             f"| on open (`mmearth_check DATA`) | {c['open_ms']:.1f} | opening the dataset: {c['dataset_open_ms']:.1f} ms |",
             f"| per batch of {c['batch_size']} tiles (`check_values=True`) | {c['batch_check_ms']:.1f} | reading it: {c['batch_read_ms']:.1f} ms "
             f"(+{100 * c['batch_check_ms'] / c['batch_read_ms']:.0f}%) |",
+            f"| loading a batch of {c['batch_size']} tiles (`load_batch`: read, check, encoding), checks on | {c['load_on_ms']:.1f} | "
+            f"checks off (`check_values=False`): {c['load_off_ms']:.1f} ms (on: {100 * (c['load_on_ms'] / c['load_off_ms'] - 1):+.0f}%) |",
             f"| full scan (`mmearth_check DATA --full`) | {1e3 * c['full_scan_s']:.0f} | {1e3 * c['full_scan_s'] / max(c['tiles'], 1):.1f} ms per tile |", '']

@@ -21,7 +21,8 @@ def cli_errors(prog:str):
     """Context of a command-line entry point `prog` (str, the name printed): the errors bad input causes (`OSError`,
     `ValueError`, `KeyError`, `TypeError`, `RuntimeError`) print one line `<prog>: error: <message>` on stderr and raise
     `SystemExit(2)`, without a traceback (set the environment variable `MMEARTH_TRACEBACK=1` to get it: the error is
-    re-raised); Ctrl-C raises `SystemExit(130)` (128 + SIGINT, the shell's convention). Other exceptions pass unchanged.
+    re-raised), also for an error that PyTorch's DataLoader re-raises from a worker with the worker's traceback in its
+    message (its last line is printed); Ctrl-C raises `SystemExit(130)` (128 + SIGINT, the shell's convention). Other exceptions pass unchanged.
     Engineering: exit status 2 is argparse's status for a usage error, so a script or scheduler tells bad input from a
     crash (status 1) and needs no traceback to see what was wrong."""
     try: yield
@@ -30,6 +31,8 @@ def cli_errors(prog:str):
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
         if os.environ.get('MMEARTH_TRACEBACK'): raise
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        if msg.startswith('Caught ') and '\nOriginal Traceback' in msg:   # re-raised from a DataLoader worker: its own last line
+            msg = msg.rstrip().splitlines()[-1].split(': ', 1)[-1]
         print(f"{prog}: error: {msg}", file=sys.stderr); raise SystemExit(2) from None
 
 def _underscore_option(a:str)->str:

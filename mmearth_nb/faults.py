@@ -8,13 +8,14 @@ import os, sys, re, time, json, errno, signal, hashlib, resource, subprocess, th
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['corrupt_bytes', 'truncate', 'h5_chunk_span', 'tree_digest', 'file_size_limit', 'run', 'kill_when', 'group_alive',
-           'check_clear_error', 'bad_values', 'option_cases']
+__all__ = ['corrupt_bytes', 'truncate', 'h5_chunk_span', 'tree_digest', 'file_size_limit', 'run_script', 'in_process_script',
+           'kill_when', 'group_alive', 'check_clear_error', 'bad_values', 'option_cases']
 
 # %% ../nbs/19_faults.ipynb #828f4c3d
 def corrupt_bytes(path:str|Path, offset:int, n:int=1)->bytes:
     """Flip every bit of `n` bytes of file `path` from byte `offset` (negative: counted from the end), in place, so
-    every one of them changes. Returns the original bytes. Raises `ValueError` if the range is outside the file."""
+    every one of them changes (a damaged disk block or download). Returns the original bytes. Raises `ValueError` if
+    the range is outside the file, `OSError` if it cannot be written. Engineering: fault injection."""
     path = Path(path); size = path.stat().st_size
     if offset < 0: offset += size
     if n < 1 or offset < 0 or offset + n > size: raise ValueError(f"{path}: bytes {offset}..{offset + n - 1} are outside the file ({size} bytes)")
@@ -24,7 +25,8 @@ def corrupt_bytes(path:str|Path, offset:int, n:int=1)->bytes:
     return old
 
 def truncate(path:str|Path, size:int)->int:
-    "Cut file `path` to `size` bytes (negative: drop `-size` bytes from the end), as an interrupted copy does. Returns the old size."
+    """Cut file `path` to `size` bytes (negative: drop `-size` bytes from the end), as an interrupted copy does. Returns
+    the old size in bytes. Raises `ValueError` for a size outside 0..old size. Engineering: fault injection."""
     path = Path(path); old = path.stat().st_size
     new = old + size if size < 0 else size
     if not 0 <= new <= old: raise ValueError(f"{path}: cannot truncate {old} bytes to {new}")
@@ -33,7 +35,8 @@ def truncate(path:str|Path, size:int)->int:
 
 def h5_chunk_span(path:str|Path, dataset:str, row:int)->tuple[int, int]:
     """`(byte offset, stored size)` in HDF5 file `path` of the chunk holding row `row` of `dataset` (chunks of one row,
-    as in the MMEarth layout): where to damage one tile."""
+    as in the MMEarth layout): where to damage one tile. Raises `ValueError` naming file and dataset if its chunks
+    are not one row each, `KeyError` for a missing dataset. Engineering: HDF5 chunk addresses for fault injection."""
     import h5py
     with h5py.File(path, 'r') as f:
         d = f[dataset]
@@ -42,7 +45,8 @@ def h5_chunk_span(path:str|Path, dataset:str, row:int)->tuple[int, int]:
         return int(info.byte_offset), int(info.size)
 
 def tree_digest(folder:str|Path)->dict[str, str]:
-    "SHA-256 of every file under `folder` (relative path -> hex digest): compare before and after a fault to prove nothing changed."
+    """SHA-256 of every file under `folder` (relative path -> hex digest): compare before and after a fault to prove
+    nothing changed. Raises `OSError` for an unreadable file. Engineering: 'nothing already written is lost'."""
     folder = Path(folder)
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob('*')) if p.is_file()}
 
@@ -50,7 +54,8 @@ def tree_digest(folder:str|Path)->dict[str, str]:
 @contextlib.contextmanager
 def file_size_limit(max_bytes:int):
     """Within the block, writing beyond `max_bytes` bytes of any file fails with `OSError(EFBIG)` (a simulated full disk;
-    `SIGXFSZ` ignored). Restores the previous limit and handler."""
+    `SIGXFSZ` ignored). Restores the previous limit and handler. Raises `ValueError` (from `resource.setrlimit`) for a
+    limit above the hard limit. Engineering: a full disk (ENOSPC) as the program sees it."""
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     old = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, hard))
@@ -65,18 +70,47 @@ def _limit(fsize):
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
     return pre
 
-def run(cmd:list, fsize:int|None=None, timeout:float=600, env:dict|None=None, cwd=None)->subprocess.CompletedProcess:
-    """Run `cmd` (text output captured, `OMP_NUM_THREADS=1`), optionally with files capped at `fsize` bytes (a full disk)."""
+def run_script(cmd:list, fsize:int|None=None, timeout:float=600, env:dict|None=None, cwd=None,
+               in_process:bool=False)->subprocess.CompletedProcess:
+    """Run command `cmd` (a console script or any program, then its arguments) in a child process with its own process
+    group (text output captured, `OMP_NUM_THREADS=1`), optionally with files capped at `fsize` bytes (a full disk).
+    `in_process=True`: the installed console script `cmd[0]`'s function in this process instead (`in_process_script`),
+    the same outcome without the ~3 s of a fresh interpreter. Returns the `CompletedProcess` (returncode, stdout,
+    stderr). Raises `subprocess.TimeoutExpired` after `timeout` s, `ValueError` for `in_process` with `fsize`, `env` or
+    `cwd`. Engineering: fault injection through the installed console scripts."""
+    if in_process:
+        if fsize is not None or env or cwd is not None: raise ValueError("run_script(in_process=True): fsize, env and cwd need a child process")
+        return in_process_script(cmd)
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg', **(env or {})}
     return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd,
                           preexec_fn=_limit(fsize), start_new_session=True)
+
+def in_process_script(cmd:list)->subprocess.CompletedProcess:
+    """Console script `cmd[0]` (an installed `console_scripts` entry point) run on arguments `cmd[1:]` in this process:
+    `sys.argv` set, stdout and stderr captured, `SystemExit` turned into the return code and an uncaught exception
+    printed with its traceback and code 1, as the interpreter would. Returns a `CompletedProcess`. Raises `ValueError`
+    naming a script that is not installed. Engineering: the fault sweeps, thousands of cases without an interpreter each."""
+    from importlib.metadata import entry_points
+    import io, traceback
+    eps = list(entry_points(group='console_scripts', name=str(cmd[0])))
+    if not eps: raise ValueError(f"{cmd[0]}: not an installed console script (see settings.ini console_scripts)")
+    f, argv, out, err = eps[0].load(), sys.argv, io.StringIO(), io.StringIO()
+    sys.argv = [str(c) for c in cmd]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try: f(); rc = 0
+            except SystemExit as e: rc = e.code if isinstance(e.code, int) else 0 if e.code is None else (print(e.code, file=sys.stderr) or 1)
+            except Exception: traceback.print_exc(); rc = 1
+    finally: sys.argv = argv
+    return subprocess.CompletedProcess([str(c) for c in cmd], rc, out.getvalue(), err.getvalue())
 
 # %% ../nbs/19_faults.ipynb #6337a027
 def kill_when(cmd:list, marker:str|None=None, path:str|Path|None=None, seconds:float|None=None, sig:int=signal.SIGKILL,
               group:bool=True, timeout:float=600, env:dict|None=None, cwd=None)->subprocess.CompletedProcess:
     """Run `cmd` and send it `sig` when its output (stdout + stderr) shows `marker`, when file `path` exists, or after
     `seconds`, whichever comes first. Returns a `CompletedProcess` (output merged into `stdout`) with an extra
-    attribute `killed` (bool) and `pid`. Raises `TimeoutError` if the command neither ends nor is killed in `timeout`."""
+    attribute `killed` (bool) and `pid`. Raises `TimeoutError` if the command neither ends nor is killed in `timeout`
+    seconds. Engineering: a power cut or the OOM killer at a chosen moment."""
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg', 'PYTHONUNBUFFERED': '1', **(env or {})}
     p = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                          cwd=cwd, start_new_session=True)
@@ -98,7 +132,8 @@ def kill_when(cmd:list, marker:str|None=None, path:str|Path|None=None, seconds:f
     return out
 
 def group_alive(pgid:int)->list[int]:
-    "Pids of live (non-zombie) processes in process group `pgid` (Linux /proc): leftovers of a killed command."
+    """Pids (int) of live (non-zombie) processes in process group `pgid` (Linux /proc): leftovers of a killed command.
+    Raises nothing. Engineering: no worker may outlive its run."""
     pids = []
     for st in Path('/proc').glob('[0-9]*/stat'):
         try: fields = st.read_text().rsplit(')', 1)[1].split()
@@ -109,7 +144,8 @@ def group_alive(pgid:int)->list[int]:
 # %% ../nbs/19_faults.ipynb #ad67f22d
 def check_clear_error(p:subprocess.CompletedProcess, *names:str, status:int|None=None):
     """Assert that a finished command failed cleanly: non-zero exit (or `status`), no Python traceback, and every one of
-    `names` (file, dataset, argument; case-insensitive) in its output. Raises `AssertionError` showing the output."""
+    `names` (file, dataset, argument; case-insensitive) in its output. Raises `AssertionError` showing the output.
+    Engineering: the rule of this package, one line naming the cause."""
     out = (p.stdout or '') + (p.stderr or '')
     tail = out[-3000:]
     assert p.returncode != 0, f"exit status 0, expected an error naming {names}:\n{tail}"
@@ -123,7 +159,8 @@ def bad_values(dom, existing_file:str, existing_dir:str)->list[list[str]]:
     """Wrong values of an option with domain `dom` (a `mmearth_nb.cli.Domain`), generated from the domain: just
     outside each bound, another type, a non-finite number, a non-multiple, an unknown choice, an empty value or list, a
     missing path, a file where a folder is needed and the reverse. Each is a list of strings: the value, then any other
-    option it needs (`--patch_size 16` for a multiple of `--patch_size`). A flag gets `[]`: the flag given a value."""
+    option it needs (`--patch_size 16` for a multiple of `--patch_size`). A flag gets `[]`: the flag given a value.
+    Raises nothing. Engineering: the option sweep, generated from `OPTION_DOMAINS`."""
     if dom.kind == 'flag': return [[]]
     out = []
     if dom.kind in ('int', 'float'):
@@ -147,7 +184,8 @@ def bad_values(dom, existing_file:str, existing_dir:str)->list[list[str]]:
 def option_cases(script:str, positional:dict, existing_file:str, existing_dir:str)->list[tuple[str, list[str]]]:
     """(option, command line) for every wrong value (`bad_values`) of every option of console script `script` in
     `mmearth_nb.cli.OPTION_DOMAINS`. `positional`: the valid values of its positional arguments (name -> value), put
-    first on every command line; a wrong positional value replaces the valid one."""
+    first on every command line; a wrong positional value replaces the valid one. Raises `KeyError` for a script
+    without a row. Engineering: the option sweep."""
     from mmearth_nb.cli import OPTION_DOMAINS
     cases = []
     for k, dom in OPTION_DOMAINS[script].items():
