@@ -136,26 +136,21 @@ def _find_files(self:MMEarthDataset):
 # %% ../nbs/01_dataset.ipynb #b483f249
 @patch
 def _check_h5(self:MMEarthDataset):
-    "`n_rows`, `tile_size` (H, W), `available` modalities; `KeyError` naming a missing dataset and the tasks that need it."
+    """`n_rows`, `tile_size` (H, W), `available` modalities. Raises, naming the file and the dataset, `KeyError` for a
+    missing dataset (and the tasks that need it), `ValueError` / `TypeError` for a shape / dtype not the layout's."""
     with _open_h5(self.h5_path) as f:
         for name in self.modalities + ('metadata',):
             if name not in f:
                 need = [t for t in self.tasks if TASKS[t].modality == name] or ['input']
                 raise KeyError(f"HDF5 dataset {name!r} missing in {self.h5_path.name} (needed by {', '.join(need)}); present: {list(f)}")
         self.n_rows, self.tile_size = f['sentinel2'].shape[0], tuple(f['sentinel2'].shape[2:])
-        for name in self.modalities: self._check_dataset(name, f[name].shape, f[name].dtype)
+        for name in self.modalities:
+            m, d, where = MODALITIES[name], f[name], f"HDF5 dataset {name!r} in {self.h5_path.name}"
+            exp = (self.n_rows, m.n_channels) + (self.tile_size if m.is_pixel else ())
+            if d.shape != exp: raise ValueError(f"{where}: expected shape {exp}, got {d.shape}")
+            if d.dtype != np.dtype(m.dtype): raise TypeError(f"{where}: expected dtype {m.dtype}, got {d.dtype}")
         self.available = tuple(k for k in f if k in MODALITIES)
         self._md_s2_type = 'S2_type' in (f['metadata'].dtype.names or ())
-
-# %% ../nbs/01_dataset.ipynb #b5458a21
-@patch
-def _check_dataset(self:MMEarthDataset, name:str, shape:tuple, dtype):
-    "`ValueError` / `TypeError` naming the file and dataset `name` if `shape` / `dtype` are not the layout's."
-    m = MODALITIES[name]
-    exp = (self.n_rows, m.n_channels) + (self.tile_size if m.is_pixel else ())
-    if tuple(shape) != exp: raise ValueError(f"HDF5 dataset {name!r} in {self.h5_path.name}: expected shape {exp}, got {tuple(shape)}")
-    if np.dtype(dtype) != np.dtype(m.dtype):
-        raise TypeError(f"HDF5 dataset {name!r} in {self.h5_path.name}: expected dtype {m.dtype}, got {np.dtype(dtype)}")
 
 # %% ../nbs/01_dataset.ipynb #7f966a61
 @patch
@@ -208,13 +203,6 @@ def s2_types(self:MMEarthDataset)->np.ndarray:
         self._s2_types = np.array([_s2_code(t, f"{self.h5_path.name}: a tile's") for t in types], np.int64)
     return self._s2_types
 
-# %% ../nbs/01_dataset.ipynb #32d4d345
-@patch
-def _s2_type_of(self:MMEarthDataset, f:h5py.File, row:int)->int:
-    "Product (0 = L1C, 1 = L2A) of HDF5 row `row`, from its metadata row in the open file `f`."
-    if not self._md_s2_type: return int(self.s2_types[row])
-    return _s2_code(f['metadata'][row]['S2_type'], f"{self.h5_path.name}: metadata[{row}]")
-
 # %% ../nbs/01_dataset.ipynb #f3a2995f
 @patch
 def _generator(self:MMEarthDataset):
@@ -262,9 +250,8 @@ def load(self:MMEarthDataset, i:int, crop:tuple|None=None)->dict:
     if not -len(self) <= int(i) < len(self): raise IndexError(f"item {i} out of range for {len(self)} tiles")
     i = int(i) % len(self); row = int(self.indices[i])
     crop = self._check_crop(self.draw_crop() if crop is None else crop)
-    with _open_h5(self.h5_path) as f:
-        t = self._s2_type_of(f, row)
-        raw = {name: self._read(f, name, i, crop) for name in self.modalities}
+    with _open_h5(self.h5_path) as f: raw = {name: self._read(f, name, i, crop) for name in self.modalities}
+    t = int(self.s2_types[row])
     image, targets = encode_tile(raw, t, self.band_stats, self.tasks)
     return {'image': image, 'targets': targets, 'index': torch.tensor(row), 's2_type': torch.tensor(t)}
 
@@ -280,9 +267,8 @@ def sample_path(version:str|int='128')->Path:
     if version not in ('128', '64'): raise ValueError(f"sample_path: version must be '128' or '64', got {version!r}")
     name, env = f'mmearth_sample_{version}', os.environ.get('MMEARTH_SAMPLE_DIR')
     import mmearth_nb
-    cands = [Path(env)/name, Path(env)] if env else [Path(mmearth_nb.__file__).resolve().parent.parent/'data'/name]
-    for c in cands:
-        if c.is_dir() and any(c.glob('*.h5')): return c
+    cands = [Path(env)/name, Path(env)] if env else [Path(mmearth_nb.__file__).resolve().parents[1]/'data'/name]
+    if hits := [c for c in cands if c.is_dir() and any(c.glob('*.h5'))]: return hits[0]
     raise FileNotFoundError(f"bundled sample {name!r} not found (looked in {[str(c) for c in cands]}); build it with "
                             "nbs/16_sample.ipynb or set MMEARTH_SAMPLE_DIR")
 
