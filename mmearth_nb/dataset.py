@@ -110,7 +110,9 @@ class MMEarthDataset(Dataset):
         self.tasks = select_tasks(tasks)
         self.modalities = tuple(dict.fromkeys(('sentinel2',) + tuple(TASKS[t].modality for t in self.tasks)))
         self._check_h5()                        # datasets present, shapes and dtypes: n_rows, tile_size
-        self._check_stats()                     # the statistics entries the tasks need
+        need = ['sentinel2_l1c', 'sentinel2_l2a'] + [MODALITIES[n].stats_key for n in self.modalities[1:] if MODALITIES[n].stats_key]
+        if missing := [k for k in need if k not in self.band_stats]:            # the statistics entries the tasks need
+            raise KeyError(f"{self.stats_path} has no statistics {missing} (needed by tasks {list(self.tasks)}); keys: {list(self.band_stats)}")
         self._select_rows(split)                # indices: the HDF5 rows of the split
         self.input_size = geometry_for_tile_size(self.tile_size[0])[0] if input_size is None else int(input_size)
         if self.input_size > min(self.tile_size):
@@ -152,14 +154,6 @@ def _check_h5(self:MMEarthDataset):
         self.available = tuple(k for k in f if k in MODALITIES)
         self._md_s2_type = 'S2_type' in (f['metadata'].dtype.names or ())
 
-# %% ../nbs/01_dataset.ipynb #7f966a61
-@patch
-def _check_stats(self:MMEarthDataset):
-    "`KeyError` naming the statistics file and the entries the tasks need that it lacks."
-    need = ['sentinel2_l1c', 'sentinel2_l2a'] + [MODALITIES[n].stats_key for n in self.modalities[1:] if MODALITIES[n].stats_key]
-    if missing := [k for k in need if k not in self.band_stats]:
-        raise KeyError(f"{self.stats_path} has no statistics {missing} (needed by tasks {list(self.tasks)}); keys: {list(self.band_stats)}")
-
 # %% ../nbs/01_dataset.ipynb #daa700a5
 @patch
 def _select_rows(self:MMEarthDataset, split:str|None):
@@ -171,9 +165,9 @@ def _select_rows(self:MMEarthDataset, split:str|None):
         raise ValueError(f"{self.splits_path.name}[{split!r}]: rows {bad[:5].tolist()} outside 0..{self.n_rows-1}")
 
 # %% ../nbs/01_dataset.ipynb #97c36977
-def _s2_code(v, where:str)->int:
+def _s2_code(v, where:str, row:int)->int:
     t = (v.decode() if isinstance(v, bytes) else str(v)).lower()
-    if t not in ('l1c', 'l2a'): raise ValueError(f"{where}['S2_type'] = {v!r}; expected 'l1c' or 'l2a'")
+    if t not in ('l1c', 'l2a'): raise ValueError(f"{where}[{row}]['S2_type'] = {v!r}; expected 'l1c' or 'l2a'")
     return int(t == 'l2a')
 
 @patch(as_prop=True)
@@ -193,14 +187,16 @@ def tile_ids(self:MMEarthDataset)->list:
 # %% ../nbs/01_dataset.ipynb #7bd946ca
 @patch(as_prop=True)
 def s2_types(self:MMEarthDataset)->np.ndarray:
-    "int64 (n_rows,) product of every HDF5 row, 0 = L1C, 1 = L2A; `KeyError` for a tile id missing from the tile info."
+    """int64 (n_rows,) product of every HDF5 row, 0 = L1C, 1 = L2A (paper §5.2), from the metadata (else the tile info);
+    `KeyError` for a tile id missing from the tile info, `ValueError` naming the row of a value not 'l1c' / 'l2a'."""
     if self._s2_types is None:
         if self._md_s2_type:
             with _open_h5(self.h5_path) as f: types = f['metadata'].fields('S2_type')[:]
         elif missing := [t for t in self.tile_ids if t not in self.tile_info]:
             raise KeyError(f"{self.tile_info_path}: no entry for tile id(s) {missing[:3]} of {self.h5_path} ({len(missing)} missing)")
         else: types = [self.tile_info[t]['S2_type'] for t in self.tile_ids]
-        self._s2_types = np.array([_s2_code(t, f"{self.h5_path.name}: a tile's") for t in types], np.int64)
+        where = f"{self.h5_path.name}: metadata" if self._md_s2_type else f"{self.tile_info_path.name}: tile of row"
+        self._s2_types = np.array([_s2_code(t, where, r) for r, t in enumerate(types)], np.int64)
     return self._s2_types
 
 # %% ../nbs/01_dataset.ipynb #f3a2995f
@@ -232,10 +228,9 @@ def _check_crop(self:MMEarthDataset, crop)->tuple[int, int]:
 @patch
 def _read(self:MMEarthDataset, f:h5py.File, name:str, i:int, crop:tuple|None=None)->np.ndarray:
     "Raw values (file dtype) of modality `name` of item `i` from the open file `f`: pixel (C, H, W) or the window at `crop`, image (C,)."
-    row = int(self.indices[i])
+    row, s = int(self.indices[i]), self.input_size
     if not MODALITIES[name].is_pixel or crop is None: return f[name][row]
-    (y, x), s = crop, self.input_size
-    return f[name][row, :, y:y + s, x:x + s]
+    return f[name][row, :, crop[0]:crop[0] + s, crop[1]:crop[1] + s]
 
 @patch
 def read_raw(self:MMEarthDataset, i:int, name:str, crop:tuple|None=None)->np.ndarray:
