@@ -120,6 +120,7 @@ class MMEarthDataset(Dataset):
         self._gen = self._tile_info = self._tile_ids = self._s2_types = None
 
     def __len__(self): return len(self.indices)
+    def __getitem__(self, i:int)->dict: return self.load(i)   # `load` below
     def __repr__(self):
         return (f"{type(self).__name__}({str(self.folder)!r}, split={self.split!r}, {len(self)} tiles of "
                 f"{self.tile_size[0]}x{self.tile_size[1]} -> {self.input_size}, tasks={list(self.tasks)})")
@@ -249,9 +250,6 @@ def load(self:MMEarthDataset, i:int, crop:tuple|None=None)->dict:
     t = int(self.s2_types[row])
     image, targets = encode_tile(raw, t, self.band_stats, self.tasks)
     return {'image': image, 'targets': targets, 'index': torch.tensor(row), 's2_type': torch.tensor(t)}
-
-@patch
-def __getitem__(self:MMEarthDataset, i:int)->dict: return self.load(i)
 
 # %% ../nbs/01_dataset.ipynb #4fa07610
 def sample_path(version:str|int='128')->Path:
