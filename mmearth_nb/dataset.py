@@ -110,7 +110,9 @@ class MMEarthDataset(Dataset):
         self.tasks = select_tasks(tasks)
         self.modalities = tuple(dict.fromkeys(('sentinel2',) + tuple(TASKS[t].modality for t in self.tasks)))
         self._check_h5()                        # datasets present, shapes and dtypes: n_rows, tile_size
-        self._check_stats()                     # the statistics entries the tasks need
+        need = ['sentinel2_l1c', 'sentinel2_l2a'] + [MODALITIES[n].stats_key for n in self.modalities[1:] if MODALITIES[n].stats_key]
+        if missing := [k for k in need if k not in self.band_stats]:            # the statistics entries the tasks need
+            raise KeyError(f"{self.stats_path} has no statistics {missing} (needed by tasks {list(self.tasks)}); keys: {list(self.band_stats)}")
         self._select_rows(split)                # indices: the HDF5 rows of the split
         self.input_size = geometry_for_tile_size(self.tile_size[0])[0] if input_size is None else int(input_size)
         if self.input_size > min(self.tile_size):
@@ -118,6 +120,7 @@ class MMEarthDataset(Dataset):
         self._gen = self._tile_info = self._tile_ids = self._s2_types = None
 
     def __len__(self): return len(self.indices)
+    def __getitem__(self, i:int)->dict: return self.load(i)   # `load` below
     def __repr__(self):
         return (f"{type(self).__name__}({str(self.folder)!r}, split={self.split!r}, {len(self)} tiles of "
                 f"{self.tile_size[0]}x{self.tile_size[1]} -> {self.input_size}, tasks={list(self.tasks)})")
@@ -136,34 +139,21 @@ def _find_files(self:MMEarthDataset):
 # %% ../nbs/01_dataset.ipynb #b483f249
 @patch
 def _check_h5(self:MMEarthDataset):
-    "`n_rows`, `tile_size` (H, W), `available` modalities; `KeyError` naming a missing dataset and the tasks that need it."
+    """`n_rows`, `tile_size` (H, W), `available` modalities. Raises, naming the file and the dataset, `KeyError` for a
+    missing dataset (and the tasks that need it), `ValueError` / `TypeError` for a shape / dtype not the layout's."""
     with _open_h5(self.h5_path) as f:
         for name in self.modalities + ('metadata',):
             if name not in f:
                 need = [t for t in self.tasks if TASKS[t].modality == name] or ['input']
                 raise KeyError(f"HDF5 dataset {name!r} missing in {self.h5_path.name} (needed by {', '.join(need)}); present: {list(f)}")
         self.n_rows, self.tile_size = f['sentinel2'].shape[0], tuple(f['sentinel2'].shape[2:])
-        for name in self.modalities: self._check_dataset(name, f[name].shape, f[name].dtype)
+        for name in self.modalities:
+            m, d, where = MODALITIES[name], f[name], f"HDF5 dataset {name!r} in {self.h5_path.name}"
+            exp = (self.n_rows, m.n_channels) + (self.tile_size if m.is_pixel else ())
+            if d.shape != exp: raise ValueError(f"{where}: expected shape {exp}, got {d.shape}")
+            if d.dtype != np.dtype(m.dtype): raise TypeError(f"{where}: expected dtype {m.dtype}, got {d.dtype}")
         self.available = tuple(k for k in f if k in MODALITIES)
         self._md_s2_type = 'S2_type' in (f['metadata'].dtype.names or ())
-
-# %% ../nbs/01_dataset.ipynb #b5458a21
-@patch
-def _check_dataset(self:MMEarthDataset, name:str, shape:tuple, dtype):
-    "`ValueError` / `TypeError` naming the file and dataset `name` if `shape` / `dtype` are not the layout's."
-    m = MODALITIES[name]
-    exp = (self.n_rows, m.n_channels) + (self.tile_size if m.is_pixel else ())
-    if tuple(shape) != exp: raise ValueError(f"HDF5 dataset {name!r} in {self.h5_path.name}: expected shape {exp}, got {tuple(shape)}")
-    if np.dtype(dtype) != np.dtype(m.dtype):
-        raise TypeError(f"HDF5 dataset {name!r} in {self.h5_path.name}: expected dtype {m.dtype}, got {np.dtype(dtype)}")
-
-# %% ../nbs/01_dataset.ipynb #7f966a61
-@patch
-def _check_stats(self:MMEarthDataset):
-    "`KeyError` naming the statistics file and the entries the tasks need that it lacks."
-    need = ['sentinel2_l1c', 'sentinel2_l2a'] + [MODALITIES[n].stats_key for n in self.modalities[1:] if MODALITIES[n].stats_key]
-    if missing := [k for k in need if k not in self.band_stats]:
-        raise KeyError(f"{self.stats_path} has no statistics {missing} (needed by tasks {list(self.tasks)}); keys: {list(self.band_stats)}")
 
 # %% ../nbs/01_dataset.ipynb #daa700a5
 @patch
@@ -176,9 +166,9 @@ def _select_rows(self:MMEarthDataset, split:str|None):
         raise ValueError(f"{self.splits_path.name}[{split!r}]: rows {bad[:5].tolist()} outside 0..{self.n_rows-1}")
 
 # %% ../nbs/01_dataset.ipynb #97c36977
-def _s2_code(v, where:str)->int:
+def _s2_code(v, where:str, row:int)->int:
     t = (v.decode() if isinstance(v, bytes) else str(v)).lower()
-    if t not in ('l1c', 'l2a'): raise ValueError(f"{where}['S2_type'] = {v!r}; expected 'l1c' or 'l2a'")
+    if t not in ('l1c', 'l2a'): raise ValueError(f"{where}[{row}]['S2_type'] = {v!r}; expected 'l1c' or 'l2a'")
     return int(t == 'l2a')
 
 @patch(as_prop=True)
@@ -198,22 +188,17 @@ def tile_ids(self:MMEarthDataset)->list:
 # %% ../nbs/01_dataset.ipynb #7bd946ca
 @patch(as_prop=True)
 def s2_types(self:MMEarthDataset)->np.ndarray:
-    "int64 (n_rows,) product of every HDF5 row, 0 = L1C, 1 = L2A; `KeyError` for a tile id missing from the tile info."
+    """int64 (n_rows,) product of every HDF5 row, 0 = L1C, 1 = L2A (paper §5.2), from the metadata (else the tile info);
+    `KeyError` for a tile id missing from the tile info, `ValueError` naming the row of a value not 'l1c' / 'l2a'."""
     if self._s2_types is None:
         if self._md_s2_type:
             with _open_h5(self.h5_path) as f: types = f['metadata'].fields('S2_type')[:]
         elif missing := [t for t in self.tile_ids if t not in self.tile_info]:
             raise KeyError(f"{self.tile_info_path}: no entry for tile id(s) {missing[:3]} of {self.h5_path} ({len(missing)} missing)")
         else: types = [self.tile_info[t]['S2_type'] for t in self.tile_ids]
-        self._s2_types = np.array([_s2_code(t, f"{self.h5_path.name}: a tile's") for t in types], np.int64)
+        where = f"{self.h5_path.name}: metadata" if self._md_s2_type else f"{self.tile_info_path.name}: tile of row"
+        self._s2_types = np.array([_s2_code(t, where, r) for r, t in enumerate(types)], np.int64)
     return self._s2_types
-
-# %% ../nbs/01_dataset.ipynb #32d4d345
-@patch
-def _s2_type_of(self:MMEarthDataset, f:h5py.File, row:int)->int:
-    "Product (0 = L1C, 1 = L2A) of HDF5 row `row`, from its metadata row in the open file `f`."
-    if not self._md_s2_type: return int(self.s2_types[row])
-    return _s2_code(f['metadata'][row]['S2_type'], f"{self.h5_path.name}: metadata[{row}]")
 
 # %% ../nbs/01_dataset.ipynb #f3a2995f
 @patch
@@ -244,10 +229,9 @@ def _check_crop(self:MMEarthDataset, crop)->tuple[int, int]:
 @patch
 def _read(self:MMEarthDataset, f:h5py.File, name:str, i:int, crop:tuple|None=None)->np.ndarray:
     "Raw values (file dtype) of modality `name` of item `i` from the open file `f`: pixel (C, H, W) or the window at `crop`, image (C,)."
-    row = int(self.indices[i])
+    row, s = int(self.indices[i]), self.input_size
     if not MODALITIES[name].is_pixel or crop is None: return f[name][row]
-    (y, x), s = crop, self.input_size
-    return f[name][row, :, y:y + s, x:x + s]
+    return f[name][row, :, crop[0]:crop[0] + s, crop[1]:crop[1] + s]
 
 @patch
 def read_raw(self:MMEarthDataset, i:int, name:str, crop:tuple|None=None)->np.ndarray:
@@ -262,14 +246,10 @@ def load(self:MMEarthDataset, i:int, crop:tuple|None=None)->dict:
     if not -len(self) <= int(i) < len(self): raise IndexError(f"item {i} out of range for {len(self)} tiles")
     i = int(i) % len(self); row = int(self.indices[i])
     crop = self._check_crop(self.draw_crop() if crop is None else crop)
-    with _open_h5(self.h5_path) as f:
-        t = self._s2_type_of(f, row)
-        raw = {name: self._read(f, name, i, crop) for name in self.modalities}
+    with _open_h5(self.h5_path) as f: raw = {name: self._read(f, name, i, crop) for name in self.modalities}
+    t = int(self.s2_types[row])
     image, targets = encode_tile(raw, t, self.band_stats, self.tasks)
     return {'image': image, 'targets': targets, 'index': torch.tensor(row), 's2_type': torch.tensor(t)}
-
-@patch
-def __getitem__(self:MMEarthDataset, i:int)->dict: return self.load(i)
 
 # %% ../nbs/01_dataset.ipynb #4fa07610
 def sample_path(version:str|int='128')->Path:
@@ -280,9 +260,8 @@ def sample_path(version:str|int='128')->Path:
     if version not in ('128', '64'): raise ValueError(f"sample_path: version must be '128' or '64', got {version!r}")
     name, env = f'mmearth_sample_{version}', os.environ.get('MMEARTH_SAMPLE_DIR')
     import mmearth_nb
-    cands = [Path(env)/name, Path(env)] if env else [Path(mmearth_nb.__file__).resolve().parent.parent/'data'/name]
-    for c in cands:
-        if c.is_dir() and any(c.glob('*.h5')): return c
+    cands = [Path(env)/name, Path(env)] if env else [Path(mmearth_nb.__file__).resolve().parents[1]/'data'/name]
+    if hits := [c for c in cands if c.is_dir() and any(c.glob('*.h5'))]: return hits[0]
     raise FileNotFoundError(f"bundled sample {name!r} not found (looked in {[str(c) for c in cands]}); build it with "
                             "nbs/16_sample.ipynb or set MMEARTH_SAMPLE_DIR")
 
