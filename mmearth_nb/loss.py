@@ -24,41 +24,34 @@ def _check_pixel(pred, target, mask, patch_size, name):
     if mask.dtype != torch.bool or mask.shape != (B, H // patch_size, W // patch_size) or H % patch_size or W % patch_size:
         raise ValueError(f"{name}: mask must be bool (B, H/patch_size, W/patch_size) = ({B}, {H // patch_size}, {W // patch_size}) for targets {tuple(target.shape)} and patch_size {patch_size}; got {mask.dtype} {tuple(mask.shape)}")
 
-# %% ../nbs/05_loss.ipynb #9abc0d7f
-def _to_patches(x, p):
-    "(B, C, H, W) -> (B, C, H/p, W/p, p*p): the pixels of each patch on the last axis."
-    B, C, H, W = x.shape
-    return x.reshape(B, C, H // p, p, W // p, p).permute(0, 1, 2, 4, 3, 5).reshape(B, C, H // p, W // p, p * p)
-
-def _from_patches(x, p):
-    "Inverse of `_to_patches`."
-    B, C, h, w, _ = x.shape
-    return x.reshape(B, C, h, w, p, p).permute(0, 1, 2, 4, 3, 5).reshape(B, C, h * p, w * p)
-
 # %% ../nbs/05_loss.ipynb #b39c9585
 def patch_norm_stats(target:torch.Tensor, patch_size:int, mode:str='patch', eps:float=1e-6)->tuple[torch.Tensor, torch.Tensor]:
     """Per-patch mean and std `sqrt(var + eps)` of `target` (B, C, H, W) float, NaN = no-data (excluded), unbiased variance,
     broadcast back to pixels: two float32 (B, C, H, W), units of the target. `mode`: 'patch' = over all p*p*C values (MAE,
-    public `models/fcmae.py` `forward_loss`), 'channel' = per patch and band. A patch with no valid pixel gets mean 0, std
-    sqrt(eps). Raises `ValueError` for an unknown mode or H, W not multiples of `patch_size`."""
+    paper Sec. 5.2; MMEarth-train `models/fcmae.py` `forward_loss`), 'channel' = per patch and band. A patch with no valid
+    pixel gets mean 0, std sqrt(eps). Raises `ValueError` for an unknown mode or H, W not multiples of `patch_size`."""
     if mode not in ('channel', 'patch'): raise ValueError(f"patch_norm_stats: mode must be 'channel' or 'patch', got {mode!r}")
     if target.ndim != 4 or target.shape[-1] % patch_size or target.shape[-2] % patch_size:
         raise ValueError(f"patch_norm_stats: target must be (B, C, H, W) with H, W multiples of patch_size={patch_size}, got {tuple(target.shape)}")
-    t = _to_patches(target.float(), patch_size); valid = ~torch.isnan(t); t0 = torch.where(valid, t, 0.)
-    dims = (-1,) if mode == 'channel' else (1, -1)
-    n = valid.sum(dims, keepdim=True)
-    mean = t0.sum(dims, keepdim=True) / n.clamp(min=1)
-    var = torch.where(valid, t0 - mean, 0.).pow(2).sum(dims, keepdim=True) / (n - 1).clamp(min=1)
-    return _from_patches(mean.expand_as(t), patch_size), _from_patches((var + eps).sqrt().expand_as(t), patch_size)
+    t = target.float(); valid = ~torch.isnan(t); t0 = torch.where(valid, t, 0.)
+    def psum(x):   # sum over each patch (and over the bands for 'patch'), (B, 1 or C, H/p, W/p)
+        s = F.avg_pool2d(x.float(), patch_size, divisor_override=1)
+        return s.sum(1, keepdim=True) if mode == 'patch' else s
+    def up(x): return x.repeat_interleave(patch_size, -2).repeat_interleave(patch_size, -1).expand_as(t)
+    n = psum(valid); mean = psum(t0) / n.clamp(min=1)
+    var = psum(torch.where(valid, t0 - up(mean), 0.).pow(2)) / (n - 1).clamp(min=1)
+    return up(mean), up((var + eps).sqrt())
 
 # %% ../nbs/05_loss.ipynb #dc36c53c
 def normalize_patches(target:torch.Tensor, patch_size:int, mode:str='patch', eps:float=1e-6)->torch.Tensor:
-    "`target` (B, C, H, W) normalized per patch (`patch_norm_stats`), float32; NaN stays NaN (paper Sec. 5.2, MAE)."
+    """`target` (B, C, H, W) normalized per patch (`patch_norm_stats`), float32; NaN stays NaN (paper Sec. 5.2, MAE;
+    MMEarth-train `models/fcmae.py` `forward_loss`). Raises `ValueError` as `patch_norm_stats`."""
     mean, std = patch_norm_stats(target, patch_size, mode, eps)
     return (target.float() - mean) / std
 
 def denormalize_patches(pred:torch.Tensor, target:torch.Tensor, patch_size:int, mode:str='patch', eps:float=1e-6)->torch.Tensor:
-    "A prediction (B, C, H, W) of per-patch normalized pixels mapped back to the units of `target` with its patch statistics (for display)."
+    """A prediction (B, C, H, W) of per-patch normalized pixels mapped back to the units of `target` with its patch statistics,
+    float32 (for display, as MAE's visualisation; paper Sec. 5.2). Raises `ValueError` as `patch_norm_stats`."""
     mean, std = patch_norm_stats(target, patch_size, mode, eps)
     return pred.float() * std + mean
 

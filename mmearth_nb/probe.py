@@ -22,7 +22,9 @@ __all__ = ['GEOBENCH_TASKS', 'S2_FILL', 'BIGEARTHNET43_CLASSES', 'GeoBenchTask',
 # %% ../nbs/07_probe.ipynb #625110e1
 @dataclass(frozen=True)
 class GeoBenchTask:
-    "One GEO-Bench Sentinel-2 task as used in the paper (Table 2)."
+    """One GEO-Bench Sentinel-2 task as used in the paper (Table 2, §5.1): names, label `kind`, classes, input size in
+    pixels and `stats_scale`, the factor from its `band_stats.json` to the units of its files (MMEarth-train
+    `geobenchdataset.py`: m-so2sat / 10000). `metric`: the paper's primary metric of the kind."""
     name: str          # GEO-Bench folder name, e.g. 'm-bigearthnet'
     benchmark: str     # 'classification_v1.0' or 'segmentation_v1.0'
     kind: str          # 'multilabel', 'multiclass' or 'segmentation'
@@ -51,7 +53,8 @@ S2_FILL = {'B1': 'B2', 'B9': 'B8A'}
 
 def s2_band_sources(available:list, fill:dict|None=S2_FILL, task:str='task')->list[str]:
     """For each band of `S2_BANDS`, the GEO-Bench band name to read from the task's `available` names (e.g. '02 - Blue'); a
-    missing band of `fill` reads its substitute. Raises `ValueError` naming `task`, the missing bands and the available ones."""
+    missing band of `fill` reads its substitute (paper appendix B). Returns 12 str. Raises `ValueError` naming `task`, the
+    missing bands and the available ones."""
     name = {b: GEOBENCH_S2_NAMES[b] for b in S2_BANDS}
     out = [name[b] if name[b] in available or b not in (fill or {}) else name[fill[b]] for b in S2_BANDS]
     missing = [b for b, s in zip(S2_BANDS, out) if s not in available]
@@ -136,7 +139,9 @@ class EncoderClassifier(nn.Module):
     """Encoder -> global average pool -> LayerNorm -> Linear. Input `(B, 12, H, W)` float -> logits `(B, n_classes)`.
     `freeze_encoder`: LP; the encoder then runs in eval mode unless `frozen_mode='train'` (the public code's LP, which
     keeps stochastic depth active on the frozen encoder). `train_norm`: whether the LayerNorm learns in LP.
-    `head_init_std`: std of the Linear's truncated-normal init (public: 0.02 x head_init_scale 0.001 = 2e-5)."""
+    `head_init_std`: std of the Linear's truncated-normal init (public: 0.02 x head_init_scale 0.001 = 2e-5). Paper §5 (LP
+    and FT learn "the last linear layer"); MMEarth-train `models/convnextv2.py` (pool, LayerNorm, head). Raises
+    `ValueError` for a `frozen_mode` other than 'eval' or 'train'."""
     def __init__(self, encoder:nn.Module, n_classes:int, freeze_encoder:bool=False, head_init_std:float=2e-5,
                  train_norm:bool=False, frozen_mode:str='eval'):
         super().__init__()
@@ -174,17 +179,19 @@ def extract_features(encoder:nn.Module,   # any encoder with `dims` whose forwar
 
 # %% ../nbs/07_probe.ipynb #9fe57ea5
 def average_precision(scores:torch.Tensor, target:torch.Tensor)->float:
-    "AP of one class, scores `(N,)` vs 0/1 `(N,)`: mean precision at the rank of each positive, by descending score. Sec. 5.1."
+    """AP of one class: float scores `(N,)` vs 0/1 targets `(N,)` -> float in [0, 1], the mean precision at the rank of each
+    positive, by descending score (ties in input order); NaN if there is no positive. The paper's metric (§5.1)."""
     t = target[torch.argsort(scores, descending=True, stable=True)].float()
     return float((t.cumsum(0) / torch.arange(1, len(t) + 1))[t == 1].mean())
 
 def mean_average_precision(scores:torch.Tensor, targets:torch.Tensor)->tuple[float, int]:
-    "mAP of scores `(N, K)` against multi-hot `(N, K)` over the classes with a positive, and how many such classes there are."
+    """mAP (paper §5.1, multi-label tasks): float scores `(N, K)` against multi-hot `(N, K)`, averaged over the classes
+    with a positive -> `(mAP float in [0, 1], number of such classes)`; NaN with 0 classes if none has a positive."""
     present = [k for k in range(targets.shape[1]) if targets[:, k].any()]
     return float(np.mean([average_precision(scores[:, k], targets[:, k]) for k in present])), len(present)
 
 def accuracy(logits:torch.Tensor, target:torch.Tensor)->float:
-    "Overall accuracy of logits `(N, K)` against class ids `(N,)`: the share of argmax == target."
+    "Overall accuracy (paper §5.1, multi-class tasks) of logits `(N, K)` against int class ids `(N,)`: float share of argmax == target."
     return float((logits.argmax(1) == target).float().mean())
 
 # %% ../nbs/07_probe.ipynb #90476366
@@ -193,8 +200,8 @@ def train_linear_probe(clf:EncoderClassifier, feats:torch.Tensor, targets:torch.
     """Train the trainable parameters of `clf.head` (a frozen `EncoderClassifier`) on cached features `feats` `(N, dims[-1])`
     float32 against `targets` (multi-hot float32 `(N, K)` for `kind` 'multilabel', class int64 `(N,)` for 'multiclass') with full-batch AdamW at constant `lr` for `epochs` steps (BCE
     with logits for multi-label, cross entropy for multi-class). Returns the per-step losses. Raises `ValueError` for another
-    `kind`. Paper Sec. 5 (LP)."""
-    if kind not in ('multilabel', 'multiclass'): raise ValueError(f"kind must be 'multilabel' or 'multiclass', got {kind!r}")
+    `kind`. The paper's linear probe (§5), in its plainest form (chapter 14 adds the recipe of §5.2)."""
+    if kind not in ('multilabel', 'multiclass'): raise ValueError(f"train_linear_probe: kind must be 'multilabel' or 'multiclass', got {kind!r}")
     opt = torch.optim.AdamW([p for p in clf.head.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay)
     loss_fn = nn.BCEWithLogitsLoss() if kind == 'multilabel' else nn.CrossEntropyLoss()
     clf.head.train(); losses = []
@@ -211,8 +218,8 @@ def linear_probe(encoder:nn.Module,   # any encoder with `dims` whose forward gi
     """Linear probe of a frozen `encoder` on a classification task: `extract_features` of both splits, `train_linear_probe`,
     then the test metrics (`{'mAP', 'n_classes_ap'}` multi-label, `{'acc'}` multi-class). Returns `{'test': metrics,
     'model': EncoderClassifier, 'losses': list, 'scores': test logits (N, K), 'targets': test targets}`. Raises `ValueError`
-    for a segmentation task. Paper Sec. 5 (LP)."""
-    if train.kind not in ('multilabel', 'multiclass'): raise ValueError(f"a linear probe needs a classification task, got a {train.kind} one")
+    for a segmentation task. The paper's linear probe (§5, metrics of §5.1)."""
+    if train.kind not in ('multilabel', 'multiclass'): raise ValueError(f"linear_probe: a linear probe needs a classification task ('multilabel' or 'multiclass'), got a {train.kind} one")
     (f_tr, y_tr), (f_te, y_te) = (extract_features(encoder, d, batch_size) for d in (train, test))
     clf = EncoderClassifier(encoder, train.n_classes, freeze_encoder=True)
     losses = train_linear_probe(clf, f_tr, y_tr, train.kind, epochs, lr)
