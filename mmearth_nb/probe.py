@@ -72,9 +72,12 @@ class _NoGeoBench(pickle.Unpickler):
 def read_geobench_sample(path:str|Path, sources:list)->tuple[torch.Tensor, np.ndarray]:
     """One GEO-Bench sample file (`<task folder>/<name>.hdf5`) -> the bands named by `sources` (12, `s2_band_sources`) as a raw
     image `(12, H, W)` float32 in file units (bands upsampled by nearest neighbour to the largest) and the raw label:
-    multi-hot int `(K,)`, a class id `()` or an `(H, W)` mask. Raises `FileNotFoundError` / `KeyError` from h5py for a
-    missing file / band."""
+    multi-hot int `(K,)`, a class id `()` or an `(H, W)` mask. GEO-Bench's HDF5 layout (one dataset per band, label in
+    the attribute `pickle` or the dataset `label`). Raises `FileNotFoundError` for a missing file, `KeyError` naming the
+    file, the missing bands and the bands it has."""
+    if not Path(path).exists(): raise FileNotFoundError(f"GEO-Bench sample {path} not found")
     with h5py.File(path, 'r') as f:
+        if missing := [s for s in sources if s not in f]: raise KeyError(f"{path}: no bands {missing}; it has {list(f)}")
         bands = [torch.from_numpy(f[s][()].astype(np.float32)) for s in sources]
         label = f['label'][()] if 'label' in f else _NoGeoBench(io.BytesIO(ast.literal_eval(f.attrs['pickle']))).load()['label']
     H, W = max(b.shape[0] for b in bands), max(b.shape[1] for b in bands)
