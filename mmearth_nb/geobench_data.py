@@ -13,13 +13,14 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, DataLoader
 from fastcore.basics import patch
 from .modalities import S2_BANDS, S2_FILE_BANDS, GEOBENCH_S2_NAMES, band_indices
-from .probe import GEOBENCH_TASKS, S2_FILL, s2_band_sources
+from .probe import GEOBENCH_TASKS, s2_band_sources
 
 # %% auto #0
-__all__ = ['BENCHMARKS', 'PARTITIONS', 'NORMS', 'PARTITION_FRACTIONS', 'GEOBENCH_STATS_SCALE', 'geobench_root', 'task_dir',
-           'parse_tasks', 'task_norm_stats', 'pretrain_norm_stats', 'write_geobench_task', 'make_synthetic_geobench',
-           'GeoBenchReadError', 'task_stats_scale', 'checked_band_stats', 'GeoBenchS2Dataset', 'NonFiniteError',
-           'check_finite', 'extract_features', 'TaskMetrics']
+__all__ = ['BENCHMARKS', 'PARTITIONS', 'NORMS', 'PARTITION_FRACTIONS', 'S2_FILL', 'GEOBENCH_STATS_SCALE', 'geobench_root',
+           'task_dir', 'parse_tasks', 'task_norm_stats', 'pretrain_norm_stats', 'write_geobench_task',
+           'make_synthetic_geobench', 'filled_band_sources', 'GeoBenchReadError', 'task_stats_scale',
+           'checked_band_stats', 'GeoBenchS2Dataset', 'NonFiniteError', 'check_finite', 'extract_features',
+           'TaskMetrics']
 
 # %% ../nbs/23_geobench.ipynb #6fb1b168
 BENCHMARKS = ('classification_v1.0', 'segmentation_v1.0')
@@ -223,6 +224,18 @@ def make_synthetic_geobench(root:str|Path, n:int=24, seed:int=0)->Path:
     write_geobench_task(root/'segmentation_v1.0'/'syn-seg', x.astype(np.float32), ys, s2_13, 'segmentation', 3, splits)
     return root
 
+# %% ../nbs/23_geobench.ipynb #eaaad60a
+S2_FILL = {'B1': 'B2', 'B9': 'B8A'}
+"Missing band -> band copied in its place (paper appendix B, for m-so2sat)."
+
+def filled_band_sources(available:list, fill:dict|None=S2_FILL, task:str='task')->list[str]:
+    """Chapter 07's `s2_band_sources` (12 GEO-Bench band names, str, in `S2_BANDS` order) where a band of `fill` missing from
+    `available` reads its substitute, if that one is available (paper appendix B). Raises `ValueError` naming `task`, the
+    bands still missing and the available ones."""
+    name = {b: GEOBENCH_S2_NAMES[b] for b in S2_BANDS}
+    sub = {name[b]: name[s] for b, s in (fill or {}).items() if name[b] not in available and name[s] in available}
+    return [sub.get(n, n) for n in s2_band_sources([*available, *sub], task=task)]
+
 # %% ../nbs/23_geobench.ipynb #9b0f7526
 def _label_kind(label_type)->tuple[str, int]:
     "('multilabel'|'multiclass'|'segmentation', n_classes) from a geobench label type."
@@ -232,7 +245,7 @@ def _label_kind(label_type)->tuple[str, int]:
     if cls == 'Classification': return 'multiclass', label_type.n_classes
     raise ValueError(f"unsupported GEO-Bench label type {cls}")
 
-GEOBENCH_STATS_SCALE = {t.name: t.stats_scale for t in GEOBENCH_TASKS.values() if t.stats_scale != 1}
+GEOBENCH_STATS_SCALE = {'m-so2sat': 1e-4}
 "Factor from a GEO-Bench task's band_stats.json to the units of its files, by `task_specs.dataset_name` (m-so2sat: MMEarth-train geobenchdataset.py). Absent: 1."
 
 class GeoBenchReadError(ValueError):
@@ -285,7 +298,7 @@ class GeoBenchS2Dataset(Dataset):
         self.specs = gb.load_task_specs(self.dir)
         self.kind, self.n_classes = _label_kind(self.specs.label_type)
         self.available = [b.name for b in self.specs.bands_info]
-        self.sources = s2_band_sources(self.available, fill, task=task)
+        self.sources = filled_band_sources(self.available, fill, task=task)
         self.read_names = list(dict.fromkeys(self.sources))
         parts = sorted(p.name[:-len('_partition.json')] for p in self.dir.glob('*_partition.json'))
         if partition not in parts: raise ValueError(f"{task}: unknown partition {partition!r}; available: {parts}")
