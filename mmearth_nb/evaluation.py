@@ -21,11 +21,11 @@ from .geobench_data import (task_dir, GeoBenchS2Dataset, write_geobench_task, No
                                       extract_features, TaskMetrics)
 
 # %% auto #0
-__all__ = ['EVAL_RECIPES', 'LOGREG_L2', 'BAND_ORDERS', 'PUBLIC_EVAL_SWAP', 'encoder_layer_id', 'public_layer_id',
-           'param_groups_lrd', 'unet_skips', 'UpBlock', 'EncoderUNet', 'confusion_per_image', 'evaluate', 'train_model',
-           'knn_scores', 'knn_predict', 'fixed_threads', 'fit_logreg', 'logreg_logits', 'logreg_probe',
-           'average_precision_per_class', 'outputs_metrics', 'bootstrap_ci', 'set_band_order', 'evaluate_task',
-           'set_grn_eps', 'encoder_factory', 'content_hash', 'write_bigearthnet_sample']
+__all__ = ['EVAL_RECIPES', 'LOGREG_L2', 'BAND_ORDERS', 'PUBLIC_EVAL_SWAP', 'EvalClassifier', 'encoder_layer_id',
+           'public_layer_id', 'param_groups_lrd', 'unet_skips', 'UpBlock', 'EncoderUNet', 'confusion_per_image',
+           'evaluate', 'train_model', 'knn_scores', 'knn_predict', 'fixed_threads', 'fit_logreg', 'logreg_logits',
+           'logreg_probe', 'average_precision_per_class', 'outputs_metrics', 'bootstrap_ci', 'set_band_order',
+           'evaluate_task', 'set_grn_eps', 'encoder_factory', 'content_hash', 'write_bigearthnet_sample']
 
 # %% ../nbs/14_evaluation.ipynb #61c63584
 EVAL_RECIPES = {
@@ -37,6 +37,27 @@ EVAL_RECIPES = {
                          label_smoothing=0.0, min_lr=1e-6, head_init_std=2e-5, select='last'),
 }
 "Downstream recipes: epochs, effective batch and base lr from the paper (Sec. 5.2), the rest from the public fine-tuning scripts."
+
+# %% ../nbs/14_evaluation.ipynb #786d0395
+class EvalClassifier(EncoderClassifier):
+    """Chapter 07's `EncoderClassifier` (paper §5: encoder, pool, LayerNorm, Linear; `(B, 12, H, W)` float -> logits `(B, n_classes)`)
+    with `head_init_std` (the Linear's truncated-normal std; chapter 07's 2e-5, MMEarth-train `helpers.py` l.999), `train_norm`
+    (LP also trains the LayerNorm) and `frozen_mode` 'eval' (chapter 07) or 'train' (the public LP: the frozen encoder in
+    training mode, drop path active, MMEarth-train `engine_finetune.py` l.71). Raises `ValueError` for another `frozen_mode`."""
+    def __init__(self, encoder:nn.Module, n_classes:int, freeze_encoder:bool=False, head_init_std:float=2e-5,
+                 train_norm:bool=False, frozen_mode:str='eval'):
+        if frozen_mode not in ('eval', 'train'): raise ValueError(f"frozen_mode must be 'eval' or 'train', got {frozen_mode!r}")
+        super().__init__(encoder, n_classes, freeze_encoder)
+        self.frozen_mode = frozen_mode
+        if head_init_std != 2e-5: nn.init.trunc_normal_(self.head[1].weight, std=head_init_std)
+        if freeze_encoder:
+            for p in self.head[0].parameters(): p.requires_grad_(train_norm)
+
+    def forward(self, x):
+        if not (self.freeze_encoder and self.frozen_mode == 'train'): return super().forward(x)
+        self.encoder.train(self.training)
+        with torch.no_grad(): f = self.features(x)
+        return self.head(f)
 
 # %% ../nbs/14_evaluation.ipynb #456b0b92
 def encoder_layer_id(name:str, depths:tuple, ds_offset:int=1)->int:
@@ -422,12 +443,12 @@ def _run_lp(make_encoder, tr, va, te, H, dl, g, device, num_workers, what):
     "Linear probe on cached features (default) or on the frozen encoder in train mode (public)."
     if H['lp_frozen_mode'] == 'eval':
         enc, feats = _features(make_encoder, (tr, va, te), H, device, num_workers, what)
-        model = EncoderClassifier(enc, H['n_classes'], True, H['head_init_std'], H['lp_train_norm']).to(device)
+        model = EvalClassifier(enc, H['n_classes'], True, H['head_init_std'], H['lp_train_norm']).to(device)
         f_tr, f_va, f_te = (TensorDataset(*f) for f in feats)
         fdl = lambda d, shuffle: DataLoader(d, batch_size=H['batch_size'], shuffle=shuffle, generator=g if shuffle else None)
         net, loaders = model.head, (fdl(f_tr, True), fdl(f_va, False), fdl(f_te, False))
     else:
-        model = EncoderClassifier(make_encoder(H['drop_path']), H['n_classes'], True, H['head_init_std'], H['lp_train_norm'], 'train').to(device)
+        model = EvalClassifier(make_encoder(H['drop_path']), H['n_classes'], True, H['head_init_std'], H['lp_train_norm'], 'train').to(device)
         net, loaders = model, (dl(tr, True), dl(va, False), dl(te, False))
     state, _, hist = train_model(net, loaders[0], loaders[1], H['kind'], H['n_classes'], _lp_head_groups(model.head, H['lr'], H['weight_decay']),
                                  H['epochs'], H['accum'], H['warmup_epochs'], device, H['ignore_index'], **H['tm_kw'])
@@ -438,7 +459,7 @@ def _run_lp(make_encoder, tr, va, te, H, dl, g, device, num_workers, what):
 
 def _run_ft(make_encoder, tr, va, te, H, dl, device, what):
     "Fine-tune encoder + head with layer-wise lr decay."
-    model = EncoderClassifier(make_encoder(H['drop_path']), H['n_classes'], head_init_std=H['head_init_std']).to(device)
+    model = EvalClassifier(make_encoder(H['drop_path']), H['n_classes'], head_init_std=H['head_init_std']).to(device)
     groups = param_groups_lrd(model, H['lr'], H['weight_decay'], H['layer_decay'], layer_ids=H['layer_ids'])
     state, _, hist = train_model(model, dl(tr, True), dl(va, False), H['kind'], H['n_classes'], groups, H['epochs'], H['accum'],
                                  H['warmup_epochs'], device, H['ignore_index'], **H['tm_kw'])

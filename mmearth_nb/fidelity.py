@@ -6,11 +6,16 @@
 from __future__ import annotations
 import re, ast
 from dataclasses import dataclass
+import torch
+from .modalities import TASKS, IGNORE_INDEX
+from .masking import upsample_mask
+from .loss import pixel_mse, task_loss, _check_pixel
+from .training import SyncFreeLoss
 
 # %% auto #0
 __all__ = ['COMPONENTS', 'ENCODER_ROWS', 'DECODER_LOSS_ROWS', 'NODATA_ROWS', 'TRAINING_ROWS', 'EVAL_RECIPE_ROWS', 'FINETUNE_ROWS',
            'EVAL_DATA_ROWS', 'DIFFERENCES', 'PUBLIC_CODE', 'FIDELITY_MODES', 'Difference', 'parse_differences',
-           'fidelity_overrides', 'differences_markdown']
+           'fidelity_overrides', 'nan_patch_stats', 'variant_pixel_mse', 'FidelityLoss', 'differences_markdown']
 
 # %% ../nbs/20_fidelity.ipynb #1fb8cfab
 @dataclass(frozen=True)
@@ -136,14 +141,14 @@ paper:   silent (Sec. 5.2: missing *input* pixels become 0)
 public:  models/fcmae.py FCMAE.forward (l.441-449): nan_to_num(nan=0) of sentinel2, sentinel1, aster, canopy_height_eth targets, kept in the loss; image-level NaN excluded in forward_loss (l.296-298)
 default: as the public code (paper silent): NaN targets count as 0 ('zero'); no switch needed
 option:  loss.nan_targets
-tested:  05_loss: canopy loss = mean of pred^2 over masked pixels; nan_targets='ignore' excludes them (against a naive loop)
+tested:  05_loss: canopy loss = mean of pred^2 over masked pixels; 20_fidelity: nan_targets='ignore' excludes them (against a naive loop)
 
 topic:   uncertainty weighting (eq. 1)
 paper:   eq. 1: sum_t L_t / sigma_t^2 + log sigma_t, i.e. exp(-s_t) L_t + s_t / 2 with s_t = log sigma_t^2
 public:  custom_loss.py UncertaintyWeightingStrategy.forward (l.24): exp(-log_vars) * L + log_vars
 default: the paper's eq. 1 ('paper')
 option:  loss.uncertainty = 'public_code'
-tested:  20_fidelity: the quoted formula against MultiTaskLoss under both modes; 05_loss: eq. 1 by hand, and where each puts its optimum
+tested:  20_fidelity: the quoted formula against FidelityLoss under both modes, and where it puts its optimum; 05_loss: eq. 1 by hand, and its optimum
 """)
 "Rows of the table: the decoders and the loss."
 
@@ -166,7 +171,7 @@ paper:   silent (Sec. 4.2: no-data is excluded from the loss)
 public:  mmearth_dataset.py l.110-114, 137-140 turn 255 / 65535 into NaN and then -1; models/fcmae.py forward_loss (l.285-288) takes torch.argmax of the one-hot vector and applies CrossEntropyLoss, so an all-zero or all-no-data tile is trained as class 0
 default: ignored (target -1): training an unknown biome as biome 0 is a bug
 option:  loss.onehot_nodata = 'class0'
-tested:  20_fidelity: the quoted argmax on all-zero / all -1 vectors, the loss under both modes; 05_loss
+tested:  20_fidelity: the quoted argmax on all-zero / all -1 vectors, the loss under both modes
 """)
 "Rows of the table: no-data in inputs and targets."
 
@@ -354,6 +359,79 @@ def fidelity_overrides(mode:str='paper',        # 'paper' (this project's defaul
     if mode not in FIDELITY_MODES: raise ValueError(f"fidelity must be one of {FIDELITY_MODES}, got {mode!r}")
     if component not in PUBLIC_CODE: raise ValueError(f"component must be one of {COMPONENTS}, got {component!r}")
     return {} if mode == 'paper' else dict(PUBLIC_CODE[component])
+
+# %% ../nbs/20_fidelity.ipynb #51a75631
+def nan_patch_stats(target:torch.Tensor, patch_size:int, mode:str='patch', eps:float=1e-6)->tuple[torch.Tensor, torch.Tensor]:
+    """Chapter 05's `patch_norm_stats` with NaN (no-data) excluded: per-patch mean and std `sqrt(var + eps)` (unbiased) of the
+    valid values of `target` (B, C, H, W) float, over all p*p*C values of a patch (`mode='patch'`, MAE; MMEarth-train
+    `models/fcmae.py` `forward_loss`) or per patch and band ('channel', this project's variant); two float32 (B, C, H, W).
+    A patch without a valid value gets mean 0, std sqrt(eps). Raises `ValueError` for an unknown mode or H, W not multiples of `patch_size`."""
+    if mode not in ('channel', 'patch'): raise ValueError(f"nan_patch_stats: mode must be 'channel' or 'patch', got {mode!r}")
+    if target.ndim != 4 or target.shape[-1] % patch_size or target.shape[-2] % patch_size:
+        raise ValueError(f"nan_patch_stats: target must be (B, C, H, W) with H, W multiples of patch_size={patch_size}, got {tuple(target.shape)}")
+    t = target.float(); valid = ~torch.isnan(t); t0 = torch.where(valid, t, 0.)
+    def psum(x):   # sum over each patch (and over the bands for 'patch'), (B, 1 or C, H/p, W/p)
+        s = torch.nn.functional.avg_pool2d(x.float(), patch_size, divisor_override=1)
+        return s.sum(1, keepdim=True) if mode == 'patch' else s
+    def up(x): return x.repeat_interleave(patch_size, -2).repeat_interleave(patch_size, -1).expand_as(t)
+    n = psum(valid); mean = psum(t0) / n.clamp(min=1)
+    var = psum(torch.where(valid, t0 - up(mean), 0.).pow(2)) / (n - 1).clamp(min=1)
+    return up(mean), up((var + eps).sqrt())
+
+# %% ../nbs/20_fidelity.ipynb #210f3cd1
+def variant_pixel_mse(pred:torch.Tensor, target:torch.Tensor, mask:torch.Tensor, patch_size:int=16, norm_pix:str|None=None,
+                      nan_targets:str='zero')->tuple[torch.Tensor, torch.Tensor]:
+    """Chapter 05's `pixel_mse` (paper Sec. 4.2) with this project's variants: `nan_targets` 'zero' (chapter 05: NaN counts as 0,
+    MMEarth-train `models/fcmae.py` `FCMAE.forward` l.445-448) or 'ignore' (NaN excluded from the mean and the patch
+    statistics); `norm_pix` None, 'patch' (chapter 05, MAE) or 'channel' (`nan_patch_stats`). `pred`, `target` (B, C, H, W)
+    float, `mask` (B, H/p, W/p) bool. Returns `(loss, n_valid)`: float32 scalar, int64 count. Raises `ValueError` on
+    mismatched shapes or an unknown option."""
+    if nan_targets not in ('ignore', 'zero'): raise ValueError(f"variant_pixel_mse: nan_targets must be 'ignore' or 'zero', got {nan_targets!r}")
+    if norm_pix not in (None, 'patch', 'channel'): raise ValueError(f"variant_pixel_mse: norm_pix must be None, 'patch' or 'channel', got {norm_pix!r}")
+    if nan_targets == 'zero' and norm_pix != 'channel': return pixel_mse(pred, target, mask, patch_size, norm_pix == 'patch')
+    _check_pixel(pred, target, mask, patch_size, 'variant_pixel_mse')
+    if pred.shape != target.shape: raise ValueError(f"variant_pixel_mse: prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ")
+    target = target.float()
+    if nan_targets == 'zero': target = torch.nan_to_num(target, nan=0., posinf=0., neginf=0.)
+    if norm_pix: mean, std = nan_patch_stats(target, patch_size, norm_pix); target = (target - mean) / std
+    valid = upsample_mask(mask, patch_size)[:, None] & ~torch.isnan(target)
+    sq = torch.where(valid, pred.float() - torch.nan_to_num(target, nan=0.), 0.).pow(2)
+    n = valid.sum()
+    return sq.sum() / n.clamp(min=1), n
+
+# %% ../nbs/20_fidelity.ipynb #b448d464
+class FidelityLoss(SyncFreeLoss):
+    """Chapter 05's `MultiTaskLoss` (paper Sec. 4.2, eq. 1), through chapter 10's `SyncFreeLoss` (`check`), with the options of
+    the table's loss rows: `uncertainty` 'paper' (eq. 1: exp(-s) L + s/2) or 'public_code' (exp(-s) L + s, MMEarth-train
+    `custom_loss.py` l.24); `onehot_nodata` 'ignore' or 'class0' (a class-less biome / eco_region tile trained as class 0,
+    `models/fcmae.py` l.285-288); `norm_pix` 'patch' or 'channel' and `nan_targets` 'zero' or 'ignore' (`variant_pixel_mse`).
+    `forward(preds, targets, mask) -> (total float32 scalar, per_task dict)` as `MultiTaskLoss`, which it is with the defaults.
+    Raises `ValueError` for an unknown option value, and `MultiTaskLoss`'s errors (`KeyError`, `TypeError`, `ValueError`)."""
+    def __init__(self, tasks='all', weighting:str='uncertainty', patch_size:int=16, norm_pix_loss:bool=True, uncertainty:str='paper',
+                 onehot_nodata:str='ignore', norm_pix:str='patch', nan_targets:str='zero', check:bool|None=None):
+        super().__init__(tasks, weighting, patch_size, norm_pix_loss, check=check)
+        for name, v, ok in (('uncertainty', uncertainty, ('paper', 'public_code')), ('onehot_nodata', onehot_nodata, ('ignore', 'class0')),
+                            ('norm_pix', norm_pix, ('channel', 'patch')), ('nan_targets', nan_targets, ('ignore', 'zero'))):
+            if v not in ok: raise ValueError(f"FidelityLoss: {name} must be {' or '.join(map(repr, ok))}, got {v!r}")
+        self.uncertainty, self.onehot_nodata, self.nan_targets = uncertainty, onehot_nodata, nan_targets
+        self.norm_pix = {t: norm_pix if on else None for t, on in self.norm_pix.items()}
+
+    def forward(self, preds:dict, targets:dict, mask:torch.Tensor)->tuple[torch.Tensor, dict]:
+        if self.onehot_nodata == 'class0':
+            targets = {t: torch.where(y == IGNORE_INDEX, 0, y) if t in TASKS and TASKS[t].is_categorical and not TASKS[t].is_pixel else y for t, y in targets.items()}
+        if self.uncertainty == 'paper' and self.nan_targets == 'zero' and 'channel' not in self.norm_pix.values():
+            return super().forward(preds, targets, mask)                                  # chapter 05's loss
+        missing = [t for t in self.tasks if t not in preds or t not in targets]
+        if missing: raise KeyError(f"FidelityLoss: no prediction or target for tasks {missing}; predictions for {sorted(preds)}, targets for {sorted(targets)}")
+        self.check_targets(targets)
+        total, per_task = self.log_vars.new_zeros(()), {}
+        for i, t in enumerate(self.tasks):
+            if TASKS[t].is_pixel and not TASKS[t].is_categorical:
+                L, n = variant_pixel_mse(preds[t], targets[t], mask, self.patch_size, self.norm_pix[t], self.nan_targets)
+            else: L, n = task_loss(t, preds[t], targets[t], mask, self.patch_size)
+            per_task[t], s = L, self.log_vars[i]
+            total = total + (torch.exp(-s) * L + (s if self.uncertainty == 'public_code' else 0.5 * s)) * (n > 0).float()
+        return total, per_task
 
 # %% ../nbs/20_fidelity.ipynb #f3bf7df2
 def differences_markdown(rows=None)->str:

@@ -13,13 +13,14 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, DataLoader
 from fastcore.basics import patch
 from .modalities import S2_BANDS, S2_FILE_BANDS, GEOBENCH_S2_NAMES, band_indices
-from .probe import GEOBENCH_TASKS, S2_FILL, s2_band_sources
+from .probe import GEOBENCH_TASKS, s2_band_sources
 
 # %% auto #0
-__all__ = ['BENCHMARKS', 'PARTITIONS', 'NORMS', 'PARTITION_FRACTIONS', 'GEOBENCH_STATS_SCALE', 'geobench_root', 'task_dir',
-           'parse_tasks', 'task_norm_stats', 'pretrain_norm_stats', 'write_geobench_task', 'make_synthetic_geobench',
-           'GeoBenchReadError', 'task_stats_scale', 'checked_band_stats', 'GeoBenchS2Dataset', 'NonFiniteError',
-           'check_finite', 'extract_features', 'TaskMetrics']
+__all__ = ['BENCHMARKS', 'PARTITIONS', 'NORMS', 'PARTITION_FRACTIONS', 'S2_FILL', 'GEOBENCH_STATS_SCALE', 'geobench_root',
+           'task_dir', 'parse_tasks', 'task_norm_stats', 'pretrain_norm_stats', 'write_geobench_task',
+           'make_synthetic_geobench', 'filled_band_sources', 'GeoBenchReadError', 'task_stats_scale',
+           'checked_band_stats', 'GeoBenchS2Dataset', 'NonFiniteError', 'check_finite', 'extract_features',
+           'TaskMetrics']
 
 # %% ../nbs/23_geobench.ipynb #6fb1b168
 BENCHMARKS = ('classification_v1.0', 'segmentation_v1.0')
@@ -66,7 +67,8 @@ def task_dir(task:str, root:str|Path|None=None)->Path:
                    f"present under {root}: {present}")
 
 def parse_tasks(tasks:str|list|tuple)->list[str]:
-    "Comma-separated task names (or 'all' = the five tasks of the paper) -> list of names."
+    """Comma-separated GEO-Bench task names (str, or a list / tuple; 'all' = the five tasks of the paper's Table 2) ->
+    list of str. Raises `ValueError` when no task is given."""
     if isinstance(tasks, str): tasks = list(GEOBENCH_TASKS) if tasks.strip() == 'all' else tasks.split(',')
     tasks = [t.strip() for t in tasks if t.strip()]
     if not tasks: raise ValueError("no task given; use e.g. --tasks m-bigearthnet,m-so2sat or --tasks all")
@@ -78,7 +80,9 @@ NORMS = ('task', 'l1c', 'l2a')
 def task_norm_stats(band_stats:dict,  # GEO-Bench band_stats.json content: name -> {'mean', 'std', ...}
                     sources:list      # per S2_BANDS entry the band name read (`s2_band_sources`)
                    )->tuple[np.ndarray, np.ndarray]:
-    "Mean and std `(12,)` float32 of the task's own statistics, in `S2_BANDS` order (a filled band uses its source's)."
+    """Mean and std `(12,)` float32 of the task's own GEO-Bench `band_stats.json` statistics (units of the files, before
+    `stats_scale`), in `S2_BANDS` order (a filled band uses its source's; paper appendix B, D.2). Raises `KeyError` for a
+    band missing from `band_stats`."""
     mean = np.array([band_stats[s]['mean'] for s in sources], np.float32)
     std = np.array([band_stats[s]['std'] for s in sources], np.float32)
     return mean, std
@@ -86,7 +90,10 @@ def task_norm_stats(band_stats:dict,  # GEO-Bench band_stats.json content: name 
 def pretrain_norm_stats(path:str|Path, # an MMEarth `*_band_stats.json` (or a folder holding exactly one)
                         level:str='l2a' # 'l1c' or 'l2a'
                        )->tuple[np.ndarray, np.ndarray]:
-    "Mean and std `(12,)` float32 of the pretraining Sentinel-2 `level` statistics in `S2_BANDS` order (paper Table A4)."
+    """Mean and std `(12,)` float32 of the pretraining Sentinel-2 `level` statistics in `S2_BANDS` order (paper Table A4;
+    MMEarth-data `*_band_stats.json`, in the units of the MMEarth files). Raises `FileNotFoundError` for a missing file or a
+    folder without exactly one, `KeyError` if the `sentinel2_<level>` entry is absent, `ValueError` for an unknown `level`,
+    invalid JSON or mean/std lists of the wrong form or length."""
     if level not in ('l1c', 'l2a'): raise ValueError(f"level must be 'l1c' or 'l2a', got {level!r}")
     path = Path(path)
     if path.is_dir():
@@ -217,6 +224,18 @@ def make_synthetic_geobench(root:str|Path, n:int=24, seed:int=0)->Path:
     write_geobench_task(root/'segmentation_v1.0'/'syn-seg', x.astype(np.float32), ys, s2_13, 'segmentation', 3, splits)
     return root
 
+# %% ../nbs/23_geobench.ipynb #eaaad60a
+S2_FILL = {'B1': 'B2', 'B9': 'B8A'}
+"Missing band -> band copied in its place (paper appendix B, for m-so2sat)."
+
+def filled_band_sources(available:list, fill:dict|None=S2_FILL, task:str='task')->list[str]:
+    """Chapter 07's `s2_band_sources` (12 GEO-Bench band names, str, in `S2_BANDS` order) where a band of `fill` missing from
+    `available` reads its substitute, if that one is available (paper appendix B). Raises `ValueError` naming `task`, the
+    bands still missing and the available ones."""
+    name = {b: GEOBENCH_S2_NAMES[b] for b in S2_BANDS}
+    sub = {name[b]: name[s] for b, s in (fill or {}).items() if name[b] not in available and name[s] in available}
+    return [sub.get(n, n) for n in s2_band_sources([*available, *sub], task=task)]
+
 # %% ../nbs/23_geobench.ipynb #9b0f7526
 def _label_kind(label_type)->tuple[str, int]:
     "('multilabel'|'multiclass'|'segmentation', n_classes) from a geobench label type."
@@ -226,15 +245,17 @@ def _label_kind(label_type)->tuple[str, int]:
     if cls == 'Classification': return 'multiclass', label_type.n_classes
     raise ValueError(f"unsupported GEO-Bench label type {cls}")
 
-GEOBENCH_STATS_SCALE = {t.name: t.stats_scale for t in GEOBENCH_TASKS.values() if t.stats_scale != 1}
+GEOBENCH_STATS_SCALE = {'m-so2sat': 1e-4}
 "Factor from a GEO-Bench task's band_stats.json to the units of its files, by `task_specs.dataset_name` (m-so2sat: MMEarth-train geobenchdataset.py). Absent: 1."
 
 class GeoBenchReadError(ValueError):
     "A GEO-Bench sample or statistics file that cannot be read or used (the message names the file)."
 
 def task_stats_scale(dataset_name:str, stats_scale:float|None=None)->tuple[float, str]:
-    """(scale, reason): the explicit `stats_scale`, else `GEOBENCH_STATS_SCALE[dataset_name]` (the name stored in the task's
-    task_specs.pkl), else 1 (statistics in the files' units)."""
+    """`(scale float, reason str)`: the factor from a task's `band_stats.json` to the units of its files: the explicit
+    `stats_scale`, else `GEOBENCH_STATS_SCALE[dataset_name]` (the name stored in the task's task_specs.pkl; m-so2sat 1e-4 as
+    MMEarth-train `geobenchdataset.py` divides by 10000), else 1. Raises `ValueError` for a `stats_scale` that is not a
+    positive finite number."""
     if stats_scale is not None:
         if not (math.isfinite(stats_scale) and stats_scale > 0): raise ValueError(f"stats_scale must be a positive number, got {stats_scale!r}")
         return float(stats_scale), 'given'
@@ -243,7 +264,8 @@ def task_stats_scale(dataset_name:str, stats_scale:float|None=None)->tuple[float
     return 1., 'band_stats.json in the units of the files'
 
 def checked_band_stats(path:Path, names:list)->dict:
-    "band_stats.json entries of `names`, each with finite mean, std > 0 and (where declared) min <= mean <= max; else `GeoBenchReadError` naming file and band."
+    """GEO-Bench `band_stats.json` entries of `names` (dict name -> {'mean', 'std', ...}, file units), each with finite mean,
+    std > 0 and (where declared) min <= mean <= max. Raises `GeoBenchReadError` naming the file and the band otherwise."""
     try: bs = json.loads(Path(path).read_text())
     except (OSError, ValueError) as e: raise GeoBenchReadError(f"{path}: cannot read the band statistics ({type(e).__name__}: {e})") from e
     for n in names:
@@ -276,7 +298,7 @@ class GeoBenchS2Dataset(Dataset):
         self.specs = gb.load_task_specs(self.dir)
         self.kind, self.n_classes = _label_kind(self.specs.label_type)
         self.available = [b.name for b in self.specs.bands_info]
-        self.sources = s2_band_sources(self.available, fill, task=task)
+        self.sources = filled_band_sources(self.available, fill, task=task)
         self.read_names = list(dict.fromkeys(self.sources))
         parts = sorted(p.name[:-len('_partition.json')] for p in self.dir.glob('*_partition.json'))
         if partition not in parts: raise ValueError(f"{task}: unknown partition {partition!r}; available: {parts}")
@@ -377,10 +399,10 @@ def __getitem__(self:GeoBenchS2Dataset, i:int)->tuple:
 
 # %% ../nbs/23_geobench.ipynb #ff03921c
 class NonFiniteError(ValueError):
-    "NaN or inf in weights, features, logits, losses or metrics of an evaluation (the message names the checkpoint)."
+    "NaN or inf in weights, features, logits, losses or metrics of an evaluation (the message names the checkpoint). Engineering: a diverged run must not report a score."
 
 def check_finite(t:torch.Tensor, what:str):
-    "Raise `NonFiniteError` naming `what` and the number of NaN / inf values if `t` is not all finite."
+    "Raise `NonFiniteError` naming `what` and the number of NaN / inf values if the tensor `t` (any shape, float) is not all finite. Engineering: a guard before a score is reported."
     if not torch.isfinite(t).all():
         raise NonFiniteError(f"{what}: {int(torch.isnan(t).sum())} NaN and {int(torch.isinf(t).sum())} inf values "
                              f"out of {t.numel()}; refusing to report a score")
@@ -389,7 +411,8 @@ def check_finite(t:torch.Tensor, what:str):
 def extract_features(encoder:nn.Module, ds:Dataset, batch_size:int=64, device='cpu', num_workers:int=0,
                      what:str='encoder')->tuple[torch.Tensor, torch.Tensor]:
     """Globally pooled encoder features `(N, dims[-1])` float32 and targets of a whole dataset (encoder in eval mode).
-    Raises `NonFiniteError` naming `what` (the checkpoint) if a feature is NaN or inf."""
+    Raises `NonFiniteError` naming `what` (the checkpoint) if a feature is NaN or inf. Paper §5 (LP on frozen features);
+    pooled as MMEarth-train `models/convnextv2.py` `forward_features`."""
     encoder.eval().to(device)
     fs, ys = [], []
     for x, y in DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers):
@@ -399,7 +422,8 @@ def extract_features(encoder:nn.Module, ds:Dataset, batch_size:int=64, device='c
 
 # %% ../nbs/23_geobench.ipynb #9fe57ea5
 class TaskMetrics:
-    """Accumulates predictions of one task kind and computes its metrics with torchmetrics.
+    """Accumulates predictions of one task kind and computes its metrics with torchmetrics (paper §5.1: mAP for
+    multi-label, overall accuracy for multi-class, mIoU for segmentation; raises `ValueError` for an unknown `kind` or `primary`).
     `update(logits, target)`: multilabel logits `(B, K)` + multi-hot `(B, K)`; multiclass `(B, K)` + `(B,)`;
     segmentation `(B, K, H, W)` + `(B, H, W)` (`ignore_index` pixels skipped). `compute()` -> dict of floats in [0, 1]."""
     def __init__(self, kind:str, n_classes:int, ignore_index:int|None=None,

@@ -395,18 +395,14 @@ def _normalize_mode(cfg:PretrainConfig, device:torch.device)->str:
     if cfg.normalize != 'auto': return cfg.normalize
     return 'device' if device.type == 'cuda' else 'worker'
 
-def _accepts(f, name:str)->bool:
-    import inspect
-    try: return name in inspect.signature(f).parameters
-    except (TypeError, ValueError): return False
-
 def build_model(cfg:PretrainConfig, device:torch.device=torch.device('cpu'), sync_free:bool|None=None):
     """(model, criterion): `mpmae(size, tasks, impl, patch_size, decoder_dim, mask_ratio, backend)` and
-    `MultiTaskLoss(tasks, weighting, patch_size)`, with the 'encoder', 'mpmae' and 'loss' rows of `mmearth_nb.fidelity`
-    for `cfg.fidelity`. `sync_free` (None: on CUDA): the loss skips its class-range checks, which read the targets
+    chapter 05's `MultiTaskLoss(tasks, weighting, patch_size)` as chapter 10's `SyncFreeLoss` (chapter 20's `FidelityLoss`
+    where the 'loss' row of `mmearth_nb.fidelity` sets options), with the 'encoder', 'mpmae' and 'loss' rows for
+    `cfg.fidelity`. `sync_free` (None: on CUDA): the loss skips its class-range checks, which read the targets
     on the host at every step (the data are checked when the dataset opens). Paper §4 (MP-MAE, eq. 1)."""
-    from mmearth_nb.training import sync_free_mpmae as mpmae
-    from mmearth_nb.loss import MultiTaskLoss
+    from mmearth_nb.training import sync_free_mpmae as mpmae, SyncFreeLoss
+    from mmearth_nb.fidelity import FidelityLoss
     tasks = select_tasks(cfg.tasks)
     if sync_free is None: sync_free = device.type == 'cuda'
     enc_kw = _fidelity_kwargs(cfg.fidelity, 'encoder')
@@ -415,10 +411,10 @@ def build_model(cfg:PretrainConfig, device:torch.device=torch.device('cpu'), syn
     if _impl(cfg, device) == 'sparse':                      # chapter 24's refinement: the kernels of `cfg.backend`
         from mmearth_nb.fastencoder import fast_sparse
         fast_sparse(model.encoder, cfg.backend)
-    loss_kw = dict(weighting=cfg.weighting, patch_size=cfg.patch_size)
+    loss_kw = dict(weighting=cfg.weighting, patch_size=cfg.patch_size, check=not sync_free)
     if hasattr(model, 'norm_pix_loss'): loss_kw['norm_pix_loss'] = model.norm_pix_loss
-    if sync_free and _accepts(MultiTaskLoss, 'check'): loss_kw['check'] = False
-    criterion = MultiTaskLoss(tasks, **{**loss_kw, **_fidelity_kwargs(cfg.fidelity, 'loss')})
+    fkw = _fidelity_kwargs(cfg.fidelity, 'loss')
+    criterion = (FidelityLoss if fkw else SyncFreeLoss)(tasks, **{**loss_kw, **fkw})
     return model.to(device), criterion.to(device)
 
 # %% ../nbs/26_launch.ipynb #6152f90c

@@ -24,80 +24,62 @@ def _check_pixel(pred, target, mask, patch_size, name):
     if mask.dtype != torch.bool or mask.shape != (B, H // patch_size, W // patch_size) or H % patch_size or W % patch_size:
         raise ValueError(f"{name}: mask must be bool (B, H/patch_size, W/patch_size) = ({B}, {H // patch_size}, {W // patch_size}) for targets {tuple(target.shape)} and patch_size {patch_size}; got {mask.dtype} {tuple(mask.shape)}")
 
-# %% ../nbs/05_loss.ipynb #9abc0d7f
-def _to_patches(x, p):
-    "(B, C, H, W) -> (B, C, H/p, W/p, p*p): the pixels of each patch on the last axis."
-    B, C, H, W = x.shape
-    return x.reshape(B, C, H // p, p, W // p, p).permute(0, 1, 2, 4, 3, 5).reshape(B, C, H // p, W // p, p * p)
-
-def _from_patches(x, p):
-    "Inverse of `_to_patches`."
-    B, C, h, w, _ = x.shape
-    return x.reshape(B, C, h, w, p, p).permute(0, 1, 2, 4, 3, 5).reshape(B, C, h * p, w * p)
-
 # %% ../nbs/05_loss.ipynb #b39c9585
-def patch_norm_stats(target:torch.Tensor, patch_size:int, mode:str='patch', eps:float=1e-6)->tuple[torch.Tensor, torch.Tensor]:
-    """Per-patch mean and std `sqrt(var + eps)` of `target` (B, C, H, W) float, NaN = no-data (excluded), unbiased variance,
-    broadcast back to pixels: two float32 (B, C, H, W), units of the target. `mode`: 'patch' = over all p*p*C values (MAE,
-    public `models/fcmae.py` `forward_loss`), 'channel' = per patch and band. A patch with no valid pixel gets mean 0, std
-    sqrt(eps). Raises `ValueError` for an unknown mode or H, W not multiples of `patch_size`."""
-    if mode not in ('channel', 'patch'): raise ValueError(f"patch_norm_stats: mode must be 'channel' or 'patch', got {mode!r}")
+def patch_norm_stats(target:torch.Tensor, patch_size:int, eps:float=1e-6)->tuple[torch.Tensor, torch.Tensor]:
+    """Per-patch mean and std `sqrt(var + eps)` of `target` (B, C, H, W) float, pooled over all p*p*C values of a patch with
+    the unbiased variance (MAE; paper Sec. 5.2; MMEarth-train `models/fcmae.py` `forward_loss` l.380-382), broadcast back
+    to pixels: two float32 (B, C, H, W), units of the target. Raises `ValueError` unless H, W are multiples of `patch_size`."""
     if target.ndim != 4 or target.shape[-1] % patch_size or target.shape[-2] % patch_size:
         raise ValueError(f"patch_norm_stats: target must be (B, C, H, W) with H, W multiples of patch_size={patch_size}, got {tuple(target.shape)}")
-    t = _to_patches(target.float(), patch_size); valid = ~torch.isnan(t); t0 = torch.where(valid, t, 0.)
-    dims = (-1,) if mode == 'channel' else (1, -1)
-    n = valid.sum(dims, keepdim=True)
-    mean = t0.sum(dims, keepdim=True) / n.clamp(min=1)
-    var = torch.where(valid, t0 - mean, 0.).pow(2).sum(dims, keepdim=True) / (n - 1).clamp(min=1)
-    return _from_patches(mean.expand_as(t), patch_size), _from_patches((var + eps).sqrt().expand_as(t), patch_size)
+    t, p, n = target.float(), patch_size, target.shape[1] * patch_size ** 2
+    def psum(x): return F.avg_pool2d(x, p, divisor_override=1).sum(1, keepdim=True)   # sum over each patch, (B, 1, H/p, W/p)
+    def up(x): return x.repeat_interleave(p, -2).repeat_interleave(p, -1).expand_as(t)
+    mean = psum(t) / n
+    return up(mean), up(((psum((t - up(mean)).pow(2)) / max(n - 1, 1)) + eps).sqrt())
 
 # %% ../nbs/05_loss.ipynb #dc36c53c
-def normalize_patches(target:torch.Tensor, patch_size:int, mode:str='patch', eps:float=1e-6)->torch.Tensor:
-    "`target` (B, C, H, W) normalized per patch (`patch_norm_stats`), float32; NaN stays NaN (paper Sec. 5.2, MAE)."
-    mean, std = patch_norm_stats(target, patch_size, mode, eps)
+def normalize_patches(target:torch.Tensor, patch_size:int, eps:float=1e-6)->torch.Tensor:
+    """`target` (B, C, H, W) normalized per patch (`patch_norm_stats`), float32 (paper Sec. 5.2, MAE; MMEarth-train
+    `models/fcmae.py` `forward_loss`). Raises `ValueError` as `patch_norm_stats`."""
+    mean, std = patch_norm_stats(target, patch_size, eps)
     return (target.float() - mean) / std
 
-def denormalize_patches(pred:torch.Tensor, target:torch.Tensor, patch_size:int, mode:str='patch', eps:float=1e-6)->torch.Tensor:
-    "A prediction (B, C, H, W) of per-patch normalized pixels mapped back to the units of `target` with its patch statistics (for display)."
-    mean, std = patch_norm_stats(target, patch_size, mode, eps)
+def denormalize_patches(pred:torch.Tensor, target:torch.Tensor, patch_size:int, eps:float=1e-6)->torch.Tensor:
+    """A prediction (B, C, H, W) of per-patch normalized pixels mapped back to the units of `target` with its patch statistics,
+    float32 (for display, as MAE's visualisation; paper Sec. 5.2). Raises `ValueError` as `patch_norm_stats`."""
+    mean, std = patch_norm_stats(target, patch_size, eps)
     return pred.float() * std + mean
 
 # %% ../nbs/05_loss.ipynb #f6332600
-def pixel_mse(pred:torch.Tensor, target:torch.Tensor, mask:torch.Tensor, patch_size:int=16, norm_pix:str|None=None,
-              eps:float=1e-6, nan_targets:str='ignore')->tuple[torch.Tensor, torch.Tensor]:
-    """MSE over the pixels of **masked** patches (paper Sec. 4.2): `pred`, `target` (B, C, H, W) float (target NaN = no-data),
-    `mask` (B, H/p, W/p) bool, True = masked. `norm_pix` None, 'patch' or 'channel': per-patch normalized target
-    (`normalize_patches`). `nan_targets` 'ignore' = NaN excluded; 'zero' = set to 0 and kept (public `models/fcmae.py`
-    `FCMAE.forward`). Returns `(loss, n_valid)`: float32 scalar (0 with zero gradient if nothing is valid), int64 count.
-    Raises `ValueError` on mismatched shapes or an unknown `nan_targets`."""
+def pixel_mse(pred:torch.Tensor, target:torch.Tensor, mask:torch.Tensor, patch_size:int=16,
+              norm_pix:bool=False)->tuple[torch.Tensor, torch.Tensor]:
+    """MSE over the pixels of **masked** patches (paper Sec. 4.2): `pred`, `target` (B, C, H, W) float, `mask` (B, H/p, W/p)
+    bool, True = masked. NaN (no-data) in `target` counts as 0, as MMEarth-train `models/fcmae.py` `FCMAE.forward`
+    (l.445-448) sets it (the paper is silent). `norm_pix`: per-patch normalized target (`normalize_patches`). Returns
+    `(loss, n)`: float32 scalar (0 with zero gradient if no patch is masked), int64 count. Raises `ValueError` on mismatched shapes."""
     _check_pixel(pred, target, mask, patch_size, 'pixel_mse')
     if pred.shape != target.shape: raise ValueError(f"pixel_mse: prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ")
-    if nan_targets not in ('ignore', 'zero'): raise ValueError(f"pixel_mse: nan_targets must be 'ignore' or 'zero', got {nan_targets!r}")
-    target = target.float()
-    if nan_targets == 'zero': target = torch.nan_to_num(target, nan=0., posinf=0., neginf=0.)
-    if norm_pix: target = normalize_patches(target, patch_size, norm_pix, eps)
-    valid = upsample_mask(mask, patch_size)[:, None] & ~torch.isnan(target)
-    sq = torch.where(valid, pred.float() - torch.nan_to_num(target, nan=0.), 0.).pow(2)
-    n = valid.sum()
-    return sq.sum() / n.clamp(min=1), n
+    target = torch.nan_to_num(target.float(), nan=0., posinf=0., neginf=0.)
+    if norm_pix: target = normalize_patches(target, patch_size)
+    m = upsample_mask(mask, patch_size)[:, None].expand_as(target)
+    n = m.sum()
+    return torch.where(m, pred.float() - target, 0.).pow(2).sum() / n.clamp(min=1), n
 
 # %% ../nbs/05_loss.ipynb #e2339fc5
 def _check_classes(target, n_classes, name):
+    "One `TypeError` / `ValueError` naming `name` unless `target` is an integer tensor of classes 0..n_classes-1 or IGNORE_INDEX."
     if target.dtype.is_floating_point or target.dtype == torch.bool:
         raise TypeError(f"{name}: categorical target must be an integer class index tensor, got {target.dtype}")
     if target.numel() and (int(target.max()) >= n_classes or int(target.min()) < IGNORE_INDEX):
         raise ValueError(f"{name}: class indices must be in 0..{n_classes - 1} or IGNORE_INDEX={IGNORE_INDEX}, got range [{int(target.min())}, {int(target.max())}]")
 
 # %% ../nbs/05_loss.ipynb #661ca5a7
-def pixel_cross_entropy(logits:torch.Tensor, target:torch.Tensor, mask:torch.Tensor, patch_size:int=16,
-                        check:bool=True)->tuple[torch.Tensor, torch.Tensor]:
+def pixel_cross_entropy(logits:torch.Tensor, target:torch.Tensor, mask:torch.Tensor, patch_size:int=16)->tuple[torch.Tensor, torch.Tensor]:
     """Cross entropy over the pixels of **masked** patches (paper Sec. 4.2): `logits` (B, K, H, W) float, `target` (B, H, W)
     int class index 0..K-1 or `IGNORE_INDEX` (-1, excluded), `mask` (B, H/p, W/p) bool. Returns `(loss, n_valid)`: float32
-    scalar in nats (0 with zero gradient if nothing is valid), int64 count. Raises `ValueError` on mismatched shapes or
-    (`check`) a class index out of range, `TypeError` for a non-integer target."""
+    scalar in nats (0 with zero gradient if nothing is valid), int64 count. Raises `ValueError` on mismatched shapes."""
     _check_pixel(logits, target, mask, patch_size, 'pixel_cross_entropy')
     if logits.ndim != 4 or target.ndim != 3: raise ValueError(f"pixel_cross_entropy: expected logits (B, K, H, W) and target (B, H, W), got {tuple(logits.shape)} and {tuple(target.shape)}")
-    if check: _check_classes(target, logits.shape[1], 'pixel_cross_entropy')
     t = torch.where(upsample_mask(mask, patch_size), target.long(), IGNORE_INDEX)
     ce = F.cross_entropy(logits.float(), t, ignore_index=IGNORE_INDEX, reduction='none')
     n = (t != IGNORE_INDEX).sum()
@@ -114,12 +96,10 @@ def image_mse(pred:torch.Tensor, target:torch.Tensor)->tuple[torch.Tensor, torch
     return sq.sum() / n.clamp(min=1), n
 
 # %% ../nbs/05_loss.ipynb #e25fb163
-def image_cross_entropy(logits:torch.Tensor, target:torch.Tensor, check:bool=True)->tuple[torch.Tensor, torch.Tensor]:
+def image_cross_entropy(logits:torch.Tensor, target:torch.Tensor)->tuple[torch.Tensor, torch.Tensor]:
     """Cross entropy on image-level class indices (paper Sec. 4.2): `logits` (B, K) float, `target` (B,) int, -1 = no-data
-    (excluded). Returns `(loss, n_valid)`, loss in nats, 0 if none is valid. Raises `ValueError` on other shapes or
-    (`check`) a class index out of range, `TypeError` for a non-integer target."""
+    (excluded). Returns `(loss, n_valid)`, loss in nats, 0 if none is valid. Raises `ValueError` on other shapes."""
     if logits.ndim != 2 or target.shape != logits.shape[:1]: raise ValueError(f"image_cross_entropy: expected logits (B, K) and target (B,), got {tuple(logits.shape)} and {tuple(target.shape)}")
-    if check: _check_classes(target, logits.shape[1], 'image_cross_entropy')
     t = target.long()
     ce = F.cross_entropy(logits.float(), t, ignore_index=IGNORE_INDEX, reduction='none')
     n = (t != IGNORE_INDEX).sum()
@@ -127,16 +107,16 @@ def image_cross_entropy(logits:torch.Tensor, target:torch.Tensor, check:bool=Tru
 
 # %% ../nbs/05_loss.ipynb #3383e10d
 def task_loss(task:str, pred:torch.Tensor, target:torch.Tensor, mask:torch.Tensor, patch_size:int=16,
-              norm_pix:str|None=None, check:bool=True, nan_targets:str='ignore')->tuple[torch.Tensor, torch.Tensor]:
+              norm_pix:bool=False)->tuple[torch.Tensor, torch.Tensor]:
     """Loss of one pretext task on masked patches only (paper Sec. 4.2): `pred` as `MPMAE` (chapter 04), `target` as
     `MMEarthDataset` (chapter 01), `mask` (B, h, w) bool. Dispatches to `pixel_mse`, `pixel_cross_entropy`, `image_mse` or
     `image_cross_entropy`; returns their `(loss, n_valid)`. Raises `KeyError` for an unknown task, and their errors prefixed with the task."""
     if task not in TASKS: raise KeyError(f"task_loss: unknown task {task!r}; expected one of {list(TASKS)}")
     t = TASKS[task]
     try:
-        if t.is_pixel and t.is_categorical: return pixel_cross_entropy(pred, target, mask, patch_size, check)
-        if t.is_pixel: return pixel_mse(pred, target, mask, patch_size, norm_pix, nan_targets=nan_targets)
-        return image_cross_entropy(pred, target, check) if t.is_categorical else image_mse(pred, target)
+        if t.is_pixel and t.is_categorical: return pixel_cross_entropy(pred, target, mask, patch_size)
+        if t.is_pixel: return pixel_mse(pred, target, mask, patch_size, norm_pix)
+        return image_cross_entropy(pred, target) if t.is_categorical else image_mse(pred, target)
     except (ValueError, TypeError) as e: raise type(e)(f"task {task!r}: {e}") from None
 
 # %% ../nbs/05_loss.ipynb #5d0f3aa5
@@ -144,40 +124,38 @@ class MultiTaskLoss(nn.Module):
     """Multi-pretext loss of MP-MAE (paper Sec. 4.2, eq. 1) over `tasks`. `forward(preds, targets, mask) -> (total, per_task)`:
     dicts task -> tensor (layouts of `MPMAE` and `MMEarthDataset`), `mask` (B, h, w) bool, True = masked; `total` float32
     scalar, `per_task[t]` the unweighted $L_t$ (0 if no valid element; then the task adds exactly 0 to `total`).
-    `weighting` 'uncertainty': sum_t exp(-s_t) L_t + s_t/2, learnable `log_vars` s_t = log sigma_t^2 (`uncertainty='public_code'`:
-    + s_t, MMEarth-train `custom_loss.py` l.24); 'equal': sum_t L_t. `norm_pix_loss`/`norm_pix`: see `pixel_mse` (flagged
-    tasks: Sentinel-2). `nan_targets`: see `pixel_mse`, default 'zero' (public code). `onehot_nodata` 'class0': class-less
-    biome/eco_region tiles trained as class 0 (public `models/fcmae.py` l.285-288); 'ignore' (default). `check`: class-range checks.
-    Raises `KeyError` for a missing prediction or target, `ValueError` for bad shapes, classes or options."""
-    def __init__(self, tasks='all', weighting:str='uncertainty', patch_size:int=16, norm_pix_loss:bool=True, norm_pix:str='patch',
-                 uncertainty:str='paper', check:bool=True, nan_targets:str='zero', onehot_nodata:str='ignore'):
+    `weighting` 'uncertainty': sum_t exp(-s_t) L_t + s_t/2 with learnable `log_vars` s_t = log sigma_t^2; 'equal': sum_t L_t.
+    `norm_pix_loss`: per-patch normalized targets for the flagged tasks (Sentinel-2, Sec. 5.2). Raises `ValueError` for an
+    unknown weighting or task, `KeyError` for a missing prediction or target, `TypeError`/`ValueError` for a categorical
+    target that is not an integer class index in range."""
+    def __init__(self, tasks='all', weighting:str='uncertainty', patch_size:int=16, norm_pix_loss:bool=True):
         super().__init__()
-        for name, v, ok in (('weighting', weighting, ('uncertainty', 'equal')), ('uncertainty', uncertainty, ('paper', 'public_code')),
-                            ('norm_pix', norm_pix, ('channel', 'patch')), ('nan_targets', nan_targets, ('ignore', 'zero')),
-                            ('onehot_nodata', onehot_nodata, ('ignore', 'class0'))):
-            if v not in ok: raise ValueError(f"MultiTaskLoss: {name} must be {' or '.join(map(repr, ok))}, got {v!r}")
-        self.tasks, self.nan_targets, self.onehot_nodata = select_tasks(tasks), nan_targets, onehot_nodata
-        self.weighting, self.uncertainty, self.patch_size, self.check = weighting, uncertainty, patch_size, check
-        self.norm_pix = {t: (norm_pix if norm_pix_loss and TASKS[t].norm_pix_loss else None) for t in self.tasks}
+        if weighting not in ('uncertainty', 'equal'): raise ValueError(f"MultiTaskLoss: weighting must be 'uncertainty' or 'equal', got {weighting!r}")
+        self.tasks, self.weighting, self.patch_size = select_tasks(tasks), weighting, patch_size
+        self.norm_pix = {t: norm_pix_loss and TASKS[t].norm_pix_loss for t in self.tasks}
         if weighting == 'uncertainty': self.log_vars = nn.Parameter(torch.zeros(len(self.tasks)))
         else: self.register_buffer('log_vars', torch.zeros(len(self.tasks)))
 
 # %% ../nbs/05_loss.ipynb #b504f3a1
 @patch
+def check_targets(self:MultiTaskLoss, targets:dict):
+    "Raises `TypeError`/`ValueError` naming the task whose categorical target is not an integer class index in range (reads each one's min and max)."
+    for t in self.tasks:
+        if TASKS[t].is_categorical and t in targets: _check_classes(targets[t], TASKS[t].n_outputs, f"task {t!r}")
+
+# %% ../nbs/05_loss.ipynb #d663bb60
+@patch
 def forward(self:MultiTaskLoss, preds:dict, targets:dict, mask:torch.Tensor)->tuple[torch.Tensor, dict]:
     "`(total, per_task)` of eq. 1 (see `MultiTaskLoss`). Raises `KeyError` naming the tasks without a prediction or target."
     missing = [t for t in self.tasks if t not in preds or t not in targets]
     if missing: raise KeyError(f"MultiTaskLoss: no prediction or target for tasks {missing}; predictions for {sorted(preds)}, targets for {sorted(targets)}")
+    self.check_targets(targets)
     total, per_task = self.log_vars.new_zeros(()), {}
     for i, t in enumerate(self.tasks):
-        y = targets[t]
-        if self.onehot_nodata == 'class0' and TASKS[t].is_categorical and not TASKS[t].is_pixel: y = torch.where(y == IGNORE_INDEX, 0, y)
-        L, n = task_loss(t, preds[t], y, mask, self.patch_size, self.norm_pix[t], self.check, self.nan_targets)
+        L, n = task_loss(t, preds[t], targets[t], mask, self.patch_size, self.norm_pix[t])
         per_task[t] = L
-        if self.weighting == 'equal': total = total + L
-        else:
-            s = self.log_vars[i]
-            total = total + (torch.exp(-s) * L + (0.5 * s if self.uncertainty == 'paper' else s)) * (n > 0).float()
+        s = self.log_vars[i]                                    # 0 (a buffer) for equal weighting: the term is L
+        total = total + (torch.exp(-s) * L + 0.5 * s) * (n > 0).float()
     return total, per_task
 
 # %% ../nbs/05_loss.ipynb #e566bd2a
@@ -192,4 +170,4 @@ def log_variances(self:MultiTaskLoss)->dict:
     return {t: float(s) for t, s in zip(self.tasks, self.log_vars.detach().cpu())}
 
 @patch
-def extra_repr(self:MultiTaskLoss): return f"tasks={self.tasks}, weighting={self.weighting!r}, uncertainty={self.uncertainty!r}, nan_targets={self.nan_targets!r}"
+def extra_repr(self:MultiTaskLoss): return f"tasks={self.tasks}, weighting={self.weighting!r}"

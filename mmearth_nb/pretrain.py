@@ -24,21 +24,18 @@ def warmup_cosine(step:int, total_steps:int, warmup_steps:int)->float:
     return 0.5 * (1 + math.cos(math.pi * t))
 
 # %% ../nbs/06_pretrain.ipynb #1eceec49
-def train_mpmae(model:nn.Module,        # MP-MAE-like: `forward(image, mask) -> (preds, mask)`, attribute `patch_size`
-                criterion:nn.Module,    # `MultiTaskLoss`-like: `forward(preds, targets, mask) -> (total, per_task)`
-                loader,                 # iterable of batches {'image': (B,12,S,S) float32, 'targets': {task: tensor}}
-                steps:int,              # optimizer steps (the loader is iterated again as often as needed)
-                lr:float=2e-3,          # peak learning rate (the paper's: 1.5e-4 x 4096 / 256 = 2.4e-3)
-                weight_decay:float=0.05,# AdamW weight decay, applied to every parameter (chapter 10 refines which)
-                mask_ratio:float=0.6,   # fraction of the patches hidden from the encoder
-                seed:int=0,             # seed of the masks
-                warmup_steps:int|None=None, # linear warmup (None: steps // 5, as 40 of 200 epochs in the paper)
-                task_losses:list|None=None, # if a list: each step's {task: float} L_t is appended
-               )->list[float]:          # the total loss (eq. 1) of every step
-    """Pretrain `model` and the task uncertainties of `criterion` for `steps` AdamW steps (betas (0.9, 0.95)) with
-    `warmup_cosine` and random masks of `mask_ratio` from a generator seeded with `seed` (paper Sec. 4, 5.2).
-    Raises `ValueError` for `steps < 1`."""
-    if steps < 1: raise ValueError(f"steps must be >= 1, got {steps}")
+def train_mpmae(model:nn.Module, criterion:nn.Module, loader, steps:int, lr:float=2e-3, weight_decay:float=0.05,
+                mask_ratio:float=0.6, seed:int=0, warmup_steps:int|None=None, task_losses:list|None=None)->list[float]:
+    """Pretrain `model` (MP-MAE-like: `forward(image, mask) -> (preds, mask)`, attribute `patch_size`) and the task
+    uncertainties of `criterion` (`MultiTaskLoss`-like: `forward(preds, targets, mask) -> (total, per_task)`) for `steps`
+    AdamW steps (betas (0.9, 0.95), `weight_decay` on every parameter) on `loader`'s batches ({'image': (B, 12, S, S)
+    float32, 'targets': {task: tensor}}, iterated again as often as needed), on the model's device. The learning rate is
+    `lr` (peak; the paper's 1.5e-4 x 4096 / 256 = 2.4e-3) times `warmup_cosine` (warmup `steps // 5` if `warmup_steps` is
+    None, as 40 of 200 epochs); each step hides `mask_ratio` of the patches with `random_patch_mask` from a generator
+    seeded with `seed`. If `task_losses` is a list, each step's {task: float} L_t is appended. Returns the float total
+    loss (eq. 1) of every step. Raises `ValueError` for `steps < 1`. Paper Sec. 4, 5.2; MMEarth-train `main_pretrain.py`
+    (AdamW betas, weight decay, warmup + cosine)."""
+    if steps < 1: raise ValueError(f"train_mpmae: steps must be >= 1, got {steps}")
     dev, warmup = next(model.parameters()).device, steps // 5 if warmup_steps is None else warmup_steps
     opt = torch.optim.AdamW([*model.parameters(), *criterion.parameters()], lr=lr, betas=(0.9, 0.95), weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, steps, warmup))
@@ -57,18 +54,14 @@ def train_mpmae(model:nn.Module,        # MP-MAE-like: `forward(image, mask) -> 
     return losses
 
 # %% ../nbs/06_pretrain.ipynb #b251bab9
-def pretrain_sample(steps:int=60,       # optimizer steps (3 per epoch with batches of 8)
-                    model:str='atto',   # ConvNeXt V2 size of the encoder
-                    batch_size:int=8,
-                    seed:int=0,         # seed of the weights, the data order, the crops and the masks
-                    tasks='all',        # pretext tasks (`mmearth_nb.modalities.select_tasks`)
-                    decoder_dim:int=64, # channels of each task's decoder (paper: 512)
-                    lr:float=2e-3,      # peak learning rate
-                   )->dict:
+def pretrain_sample(steps:int=60, model:str='atto', batch_size:int=8, seed:int=0, tasks='all', decoder_dim:int=64,
+                    lr:float=2e-3)->dict:
     """MP-MAE pretraining (paper Sec. 4, 5.2) on the 24 real training tiles of the bundled MMEarth64 sample
-    (`sample_path('64')`, random 56 px crops, patch 8) with `train_mpmae`, on the CPU. Returns `dict(model=MPMAE,
-    encoder=ConvNeXtV2 (dense, with the trained encoder's weights), losses=list[float] (total loss per step),
-    task_losses=list[dict] (L_t per step))`."""
+    (`sample_path('64')`, random 56 px crops, patch 8) with `train_mpmae` for `steps` optimizer steps (3 per epoch at
+    `batch_size` 8), on the CPU: encoder size `model` (ConvNeXt V2), pretext `tasks` (`select_tasks`), decoders of
+    `decoder_dim` channels (paper: 512), peak `lr`; `seed` seeds the weights, data order, crops and masks. Returns
+    `dict(model=MPMAE, encoder=ConvNeXtV2 (dense, with the trained encoder's weights), losses=list[float] (total loss per
+    step), task_losses=list[dict] (L_t per step), criterion=MultiTaskLoss)`. Raises `ValueError` for `steps < 1`."""
     torch.manual_seed(seed)
     ds = MMEarthDataset(sample_path('64'), split='train', tasks=tasks, random_crop=True)
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=True, drop_last=True,

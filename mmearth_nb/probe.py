@@ -15,30 +15,25 @@ from fastcore.basics import patch
 from .modalities import S2_BANDS, GEOBENCH_S2_NAMES
 
 # %% auto #0
-__all__ = ['GEOBENCH_TASKS', 'S2_FILL', 'BIGEARTHNET43_CLASSES', 'GeoBenchTask', 's2_band_sources', 'read_geobench_sample',
-           'GeoBenchSplit', 'EncoderClassifier', 'extract_features', 'average_precision', 'mean_average_precision',
-           'accuracy', 'train_linear_probe', 'linear_probe']
+__all__ = ['GEOBENCH_TASKS', 'BIGEARTHNET43_CLASSES', 'GeoBenchTask', 's2_band_sources', 'read_geobench_sample', 'GeoBenchSplit',
+           'EncoderClassifier', 'extract_features', 'average_precision', 'mean_average_precision', 'train_linear_probe',
+           'linear_probe']
 
 # %% ../nbs/07_probe.ipynb #625110e1
 @dataclass(frozen=True)
 class GeoBenchTask:
-    "One GEO-Bench Sentinel-2 task as used in the paper (Table 2)."
+    """One GEO-Bench Sentinel-2 task of the paper's Table 2 (§5.1): GEO-Bench folder `name`, `benchmark` folder, label `kind`
+    ('multilabel', 'multiclass' or 'segmentation'), `n_classes`, input `size` in pixels and the name in the paper's tables."""
     name: str          # GEO-Bench folder name, e.g. 'm-bigearthnet'
     benchmark: str     # 'classification_v1.0' or 'segmentation_v1.0'
     kind: str          # 'multilabel', 'multiclass' or 'segmentation'
     n_classes: int
     size: int          # input size in pixels
     paper_name: str    # name in the paper's tables, e.g. 'BigEarth20k'
-    stats_scale: float = 1.   # band_stats.json -> units of the files (m-so2sat: 1e-4, MMEarth-train geobenchdataset.py)
-
-    @property
-    def metric(self)->str:
-        "Primary metric: 'mAP' (multi-label), 'acc' (multi-class) or 'mIoU' (segmentation)."
-        return {'multilabel': 'mAP', 'multiclass': 'acc', 'segmentation': 'mIoU'}[self.kind]
 
 GEOBENCH_TASKS = {t.name: t for t in [
     GeoBenchTask('m-bigearthnet', 'classification_v1.0', 'multilabel', 43, 120, 'BigEarth20k'),
-    GeoBenchTask('m-so2sat', 'classification_v1.0', 'multiclass', 17, 32, 'So2Sat20k', stats_scale=1e-4),
+    GeoBenchTask('m-so2sat', 'classification_v1.0', 'multiclass', 17, 32, 'So2Sat20k'),
     GeoBenchTask('m-eurosat', 'classification_v1.0', 'multiclass', 10, 64, 'EuroSat16k'),
     GeoBenchTask('m-cashew-plantation', 'segmentation_v1.0', 'segmentation', 7, 256, 'Cashew1k'),
     GeoBenchTask('m-SA-crop-type', 'segmentation_v1.0', 'segmentation', 10, 256, 'SAcrop3k'),
@@ -46,14 +41,11 @@ GEOBENCH_TASKS = {t.name: t for t in [
 "The five GEO-Bench Sentinel-2 tasks of the paper (Table 2), keyed by GEO-Bench name."
 
 # %% ../nbs/07_probe.ipynb #3c8b6c7d
-S2_FILL = {'B1': 'B2', 'B9': 'B8A'}
-"Missing band -> band copied in its place (paper appendix B, for m-so2sat)."
-
-def s2_band_sources(available:list, fill:dict|None=S2_FILL, task:str='task')->list[str]:
-    """For each band of `S2_BANDS`, the GEO-Bench band name to read from the task's `available` names (e.g. '02 - Blue'); a
-    missing band of `fill` reads its substitute. Raises `ValueError` naming `task`, the missing bands and the available ones."""
-    name = {b: GEOBENCH_S2_NAMES[b] for b in S2_BANDS}
-    out = [name[b] if name[b] in available or b not in (fill or {}) else name[fill[b]] for b in S2_BANDS]
+def s2_band_sources(available:list, task:str='task')->list[str]:
+    """For each band of `S2_BANDS`, its GEO-Bench band name (e.g. '02 - Blue'), checked against the task's `available` names
+    (paper appendix B: the pretrained bands, by name). Returns 12 str. Raises `ValueError` naming `task`, the missing bands
+    and the available ones."""
+    out = [GEOBENCH_S2_NAMES[b] for b in S2_BANDS]
     missing = [b for b, s in zip(S2_BANDS, out) if s not in available]
     if missing: raise ValueError(f"band mismatch: {task} lacks Sentinel-2 bands {missing} that the encoder needs "
                                  f"(input order {list(S2_BANDS)}); available bands: {list(available)}")
@@ -69,9 +61,12 @@ class _NoGeoBench(pickle.Unpickler):
 def read_geobench_sample(path:str|Path, sources:list)->tuple[torch.Tensor, np.ndarray]:
     """One GEO-Bench sample file (`<task folder>/<name>.hdf5`) -> the bands named by `sources` (12, `s2_band_sources`) as a raw
     image `(12, H, W)` float32 in file units (bands upsampled by nearest neighbour to the largest) and the raw label:
-    multi-hot int `(K,)`, a class id `()` or an `(H, W)` mask. Raises `FileNotFoundError` / `KeyError` from h5py for a
-    missing file / band."""
+    multi-hot int `(K,)`, a class id `()` or an `(H, W)` mask. GEO-Bench's HDF5 layout (one dataset per band, label in
+    the attribute `pickle` or the dataset `label`). Raises `FileNotFoundError` for a missing file, `KeyError` naming the
+    file, the missing bands and the bands it has."""
+    if not Path(path).exists(): raise FileNotFoundError(f"GEO-Bench sample {path} not found")
     with h5py.File(path, 'r') as f:
+        if missing := [s for s in sources if s not in f]: raise KeyError(f"{path}: no bands {missing}; it has {list(f)}")
         bands = [torch.from_numpy(f[s][()].astype(np.float32)) for s in sources]
         label = f['label'][()] if 'label' in f else _NoGeoBench(io.BytesIO(ast.literal_eval(f.attrs['pickle']))).load()['label']
     H, W = max(b.shape[0] for b in bands), max(b.shape[1] for b in bands)
@@ -93,71 +88,59 @@ BIGEARTHNET43_CLASSES = (
 
 # %% ../nbs/07_probe.ipynb #572511e2
 class GeoBenchSplit(Dataset):
-    """One split of a GEO-Bench task folder as `(image, target)` pairs (see `__getitem__`). Paper Sec. 5.1, appendix B, D.2.
-    Raises `FileNotFoundError` for a folder without `default_partition.json`, `ValueError` for an unknown split and (from
-    `s2_band_sources`) for a missing band."""
-    def __init__(self, folder:str|Path,          # task folder, e.g. data/geobench/classification_v1.0/m-bigearthnet-sample
-                 split:str,                      # 'train', 'valid' or 'test'
-                 task:GeoBenchTask,              # kind, classes and statistics scale, e.g. GEOBENCH_TASKS['m-bigearthnet']
-                 input_size:int|None=None,       # resize to this size (None: native)
-                 fill:dict|None=S2_FILL):        # missing band -> band copied (So2Sat, appendix B)
-        self.folder, self.split, self.task, self.input_size = Path(folder), split, task, input_size
-        self.kind, self.n_classes = task.kind, task.n_classes
+    """One split of a multi-label GEO-Bench task folder (m-bigearthnet's layout, e.g. the bundled m-bigearthnet-sample) as
+    `(image, target)` pairs: image float32 `(12, S, S)` in `S2_BANDS` order standardized with the folder's `band_stats.json`
+    (paper D.2), target multi-hot float32 `(n_classes,)`; `input_size` resizes (bilinear). Paper Sec. 5.1, appendix B.
+    Raises `FileNotFoundError` for a folder without `default_partition.json`, `ValueError` for an unknown split, a missing
+    band (`s2_band_sources`) and, on reading, a label of another length (naming the file)."""
+    kind = 'multilabel'
+    def __init__(self, folder:str|Path, split:str, n_classes:int=43, input_size:int|None=None):
+        self.folder, self.split, self.n_classes, self.input_size = Path(folder), split, n_classes, input_size
         part = self.folder/'default_partition.json'
         if not part.exists(): raise FileNotFoundError(f"{part} not found: {folder} is not a GEO-Bench task folder")
         names = json.loads(part.read_text())
         if split not in names: raise ValueError(f"{part}: no split {split!r}; it has {list(names)}")
         self.names = names[split]
         stats = json.loads((self.folder/'band_stats.json').read_text())
-        self.sources = s2_band_sources(list(stats), fill, task=self.folder.name)
-        self.mean = torch.tensor([stats[s]['mean'] for s in self.sources])[:, None, None] * task.stats_scale
-        self.std = torch.tensor([stats[s]['std'] for s in self.sources])[:, None, None] * task.stats_scale
+        self.sources = s2_band_sources(list(stats), task=self.folder.name)
+        self.mean, self.std = (torch.tensor([stats[s][k] for s in self.sources])[:, None, None] for k in ('mean', 'std'))
 
     def __len__(self): return len(self.names)
 
 # %% ../nbs/07_probe.ipynb #b704328e
 @patch
 def __getitem__(self:GeoBenchSplit, i:int)->tuple[torch.Tensor, torch.Tensor]:
-    """`(image (12, S, S) float32 standardized, target)`; target multi-hot float32 `(K,)`, int64 `()` or int64 mask `(S, S)`.
-    Raises `ValueError` naming the file if its label does not fit `self.task`."""
+    "`(image (12, S, S) float32 standardized, multi-hot target (n_classes,) float32)`; `ValueError` naming the file for a label of another length."
     path = self.folder/f'{self.names[i]}.hdf5'
     x, label = read_geobench_sample(path, self.sources)
-    x = (x - self.mean) / self.std
-    y = torch.as_tensor(label, dtype=torch.float32 if self.kind == 'multilabel' else torch.int64)
-    want = {'multilabel': (self.n_classes,), 'multiclass': (), 'segmentation': tuple(x.shape[1:])}[self.kind]
-    if tuple(y.shape) != want: raise ValueError(f"{path}: label of shape {tuple(y.shape)}; a {self.kind} task {self.task.name} expects {want}")
+    x, y = (x - self.mean) / self.std, torch.as_tensor(label, dtype=torch.float32)
+    if tuple(y.shape) != (self.n_classes,): raise ValueError(f"{path}: label of shape {tuple(y.shape)}; a multi-label task of {self.n_classes} classes expects ({self.n_classes},)")
     if self.input_size is not None and x.shape[-1] != self.input_size:
         x = F.interpolate(x[None], size=(self.input_size,) * 2, mode='bilinear', align_corners=False)[0]
-        if self.kind == 'segmentation': y = F.interpolate(y[None, None].float(), size=(self.input_size,) * 2, mode='nearest')[0, 0].long()
     return x, y
 
 # %% ../nbs/07_probe.ipynb #e9bc9fc8
 class EncoderClassifier(nn.Module):
-    """Encoder -> global average pool -> LayerNorm -> Linear. Input `(B, 12, H, W)` float -> logits `(B, n_classes)`.
-    `freeze_encoder`: LP; the encoder then runs in eval mode unless `frozen_mode='train'` (the public code's LP, which
-    keeps stochastic depth active on the frozen encoder). `train_norm`: whether the LayerNorm learns in LP.
-    `head_init_std`: std of the Linear's truncated-normal init (public: 0.02 x head_init_scale 0.001 = 2e-5)."""
-    def __init__(self, encoder:nn.Module, n_classes:int, freeze_encoder:bool=False, head_init_std:float=2e-5,
-                 train_norm:bool=False, frozen_mode:str='eval'):
+    """Encoder -> global average pool -> LayerNorm -> Linear: `(B, 12, H, W)` float -> logits `(B, n_classes)` float32, the
+    Linear truncated-normal with std 2e-5 and bias 0 (MMEarth-train `helpers.py` `load_custom_checkpoint`, l.999; pool,
+    LayerNorm and head as `models/convnextv2.py`). `freeze_encoder`: the linear probe of paper §5 ("the last linear layer"
+    learns): the encoder and the LayerNorm are frozen, the encoder runs in eval mode and without gradients."""
+    def __init__(self, encoder:nn.Module, n_classes:int, freeze_encoder:bool=False):
         super().__init__()
-        if frozen_mode not in ('eval', 'train'): raise ValueError(f"frozen_mode must be 'eval' or 'train', got {frozen_mode!r}")
-        self.encoder, dim = encoder, encoder.dims[-1]
+        self.encoder, self.freeze_encoder, dim = encoder, freeze_encoder, encoder.dims[-1]
         self.head = nn.Sequential(nn.LayerNorm(dim, eps=1e-6), nn.Linear(dim, n_classes))
-        nn.init.trunc_normal_(self.head[1].weight, std=head_init_std); nn.init.zeros_(self.head[1].bias)
-        self.freeze_encoder, self.frozen_mode = freeze_encoder, frozen_mode
+        nn.init.trunc_normal_(self.head[1].weight, std=2e-5); nn.init.zeros_(self.head[1].bias)
         if freeze_encoder:
-            for p in self.encoder.parameters(): p.requires_grad_(False)
-            for p in self.head[0].parameters(): p.requires_grad_(train_norm)
+            for p in [*self.encoder.parameters(), *self.head[0].parameters()]: p.requires_grad_(False)
 
     def features(self, x):
         "Pooled features `(B, dims[-1])`."
         return self.encoder(x).mean((-2, -1))
 
     def forward(self, x):
-        if self.freeze_encoder:
-            self.encoder.train(self.training and self.frozen_mode == 'train')
-            with torch.no_grad(): f = self.features(x)
-        else: f = self.features(x)
+        if not self.freeze_encoder: return self.head(self.features(x))
+        self.encoder.eval()
+        with torch.no_grad(): f = self.features(x)
         return self.head(f)
 
 # %% ../nbs/07_probe.ipynb #ff03921c
@@ -174,32 +157,26 @@ def extract_features(encoder:nn.Module,   # any encoder with `dims` whose forwar
 
 # %% ../nbs/07_probe.ipynb #9fe57ea5
 def average_precision(scores:torch.Tensor, target:torch.Tensor)->float:
-    "AP of one class, scores `(N,)` vs 0/1 `(N,)`: mean precision at the rank of each positive, by descending score. Sec. 5.1."
+    """AP of one class: float scores `(N,)` vs 0/1 targets `(N,)` -> float in [0, 1], the mean precision at the rank of each
+    positive, by descending score (ties in input order); NaN if there is no positive. The paper's metric (§5.1)."""
     t = target[torch.argsort(scores, descending=True, stable=True)].float()
     return float((t.cumsum(0) / torch.arange(1, len(t) + 1))[t == 1].mean())
 
 def mean_average_precision(scores:torch.Tensor, targets:torch.Tensor)->tuple[float, int]:
-    "mAP of scores `(N, K)` against multi-hot `(N, K)` over the classes with a positive, and how many such classes there are."
+    """mAP (paper §5.1, multi-label tasks): float scores `(N, K)` against multi-hot `(N, K)`, averaged over the classes
+    with a positive -> `(mAP float in [0, 1], number of such classes)`; NaN with 0 classes if none has a positive."""
     present = [k for k in range(targets.shape[1]) if targets[:, k].any()]
     return float(np.mean([average_precision(scores[:, k], targets[:, k]) for k in present])), len(present)
 
-def accuracy(logits:torch.Tensor, target:torch.Tensor)->float:
-    "Overall accuracy of logits `(N, K)` against class ids `(N,)`: the share of argmax == target."
-    return float((logits.argmax(1) == target).float().mean())
-
 # %% ../nbs/07_probe.ipynb #90476366
-def train_linear_probe(clf:EncoderClassifier, feats:torch.Tensor, targets:torch.Tensor, kind:str,
-                       epochs:int=300, lr:float=3e-3, weight_decay:float=0.)->list[float]:
+def train_linear_probe(clf:EncoderClassifier, feats:torch.Tensor, targets:torch.Tensor, epochs:int=300, lr:float=3e-3)->list[float]:
     """Train the trainable parameters of `clf.head` (a frozen `EncoderClassifier`) on cached features `feats` `(N, dims[-1])`
-    float32 against `targets` (multi-hot float32 `(N, K)` for `kind` 'multilabel', class int64 `(N,)` for 'multiclass') with full-batch AdamW at constant `lr` for `epochs` steps (BCE
-    with logits for multi-label, cross entropy for multi-class). Returns the per-step losses. Raises `ValueError` for another
-    `kind`. Paper Sec. 5 (LP)."""
-    if kind not in ('multilabel', 'multiclass'): raise ValueError(f"kind must be 'multilabel' or 'multiclass', got {kind!r}")
-    opt = torch.optim.AdamW([p for p in clf.head.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay)
-    loss_fn = nn.BCEWithLogitsLoss() if kind == 'multilabel' else nn.CrossEntropyLoss()
+    float32 against multi-hot float32 `targets` `(N, K)` with full-batch AdamW (no weight decay) at constant `lr` for `epochs`
+    steps of BCE with logits. Returns the per-step losses (floats). The paper's linear probe (§5), in its plainest form."""
+    opt = torch.optim.AdamW([p for p in clf.head.parameters() if p.requires_grad], lr=lr, weight_decay=0.)
     clf.head.train(); losses = []
     for _ in range(epochs):
-        loss = loss_fn(clf.head(feats), targets)
+        loss = F.binary_cross_entropy_with_logits(clf.head(feats), targets)
         opt.zero_grad(); loss.backward(); opt.step(); losses.append(loss.item())
     clf.head.eval()
     return losses
@@ -208,15 +185,12 @@ def train_linear_probe(clf:EncoderClassifier, feats:torch.Tensor, targets:torch.
 def linear_probe(encoder:nn.Module,   # any encoder with `dims` whose forward gives (B, dims[-1], h, w); dense
                  train:Dataset, test:Dataset, # `GeoBenchSplit`s (anything with `kind`, `n_classes` and (image, target) items)
                  epochs:int=300, lr:float=3e-3, batch_size:int=64)->dict:
-    """Linear probe of a frozen `encoder` on a classification task: `extract_features` of both splits, `train_linear_probe`,
-    then the test metrics (`{'mAP', 'n_classes_ap'}` multi-label, `{'acc'}` multi-class). Returns `{'test': metrics,
-    'model': EncoderClassifier, 'losses': list, 'scores': test logits (N, K), 'targets': test targets}`. Raises `ValueError`
-    for a segmentation task. Paper Sec. 5 (LP)."""
-    if train.kind not in ('multilabel', 'multiclass'): raise ValueError(f"a linear probe needs a classification task, got a {train.kind} one")
+    """Linear probe of a frozen `encoder` on a multi-label task: `extract_features` of both splits, `train_linear_probe`, then
+    the test mAP. Returns `{'test': {'mAP', 'n_classes_ap'}, 'model': EncoderClassifier, 'losses': list, 'scores': test logits
+    (N, K), 'targets': test targets}`. Raises `ValueError` for another kind of task. The paper's linear probe (§5, mAP of §5.1)."""
+    if train.kind != 'multilabel': raise ValueError(f"linear_probe: chapter 07's probe needs a multi-label task (mAP), got a {train.kind} one; chapter 14's evaluate_task takes every kind")
     (f_tr, y_tr), (f_te, y_te) = (extract_features(encoder, d, batch_size) for d in (train, test))
     clf = EncoderClassifier(encoder, train.n_classes, freeze_encoder=True)
-    losses = train_linear_probe(clf, f_tr, y_tr, train.kind, epochs, lr)
+    losses = train_linear_probe(clf, f_tr, y_tr, epochs, lr)
     with torch.no_grad(): scores = clf.head(f_te)
-    if train.kind == 'multiclass': metrics = {'acc': accuracy(scores, y_te)}
-    else: metrics = dict(zip(('mAP', 'n_classes_ap'), mean_average_precision(scores, y_te)))
-    return dict(test=metrics, model=clf, losses=losses, scores=scores, targets=y_te)
+    return dict(test=dict(zip(('mAP', 'n_classes_ap'), mean_average_precision(scores, y_te))), model=clf, losses=losses, scores=scores, targets=y_te)

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from .modalities import S2_BANDS, S2_PUBLIC_CODE_BANDS, TASKS, band_indices
 from .encoder import (CONVNEXTV2_SIZES, ConvNeXtV2, MaskedConvNeXtV2, SparseConvNeXtV2, convnextv2)
 from .architecture import PublicMPMAE as MPMAE, public_mpmae as mpmae
-from .loss import MultiTaskLoss
+from .fidelity import FidelityLoss
 from mmearth_nb.checkpoints import (ENCODER_FORMAT, CheckpointError, NotACheckpointError, IncompleteCheckpointError, UnsafeCheckpointError,
     CheckpointMismatchError, EncoderSizeError, BandOrderError, read_checkpoint, load_weights, encoder_config, save_pretrained, save_encoder,
     _ENCODER_IMPLS)
@@ -489,7 +489,7 @@ def released_mpmae_kwargs(cfg:ReleasedConfig)->dict:
                 mask_ratio=0.6 if cfg.mask_ratio is None else float(cfg.mask_ratio))
 
 def released_loss_kwargs(cfg:ReleasedConfig)->dict:
-    "Keyword arguments of `mmearth_nb.loss.MultiTaskLoss` reproducing the released run's objective (public code's eq. 1 variant). MMEarth-train `models/fcmae.py`."
+    "Keyword arguments of `mmearth_nb.fidelity.FidelityLoss` (chapter 05's loss with the public options) reproducing the released run's objective (public code's eq. 1 variant). MMEarth-train `models/fcmae.py`."
     return dict(tasks=tuple(t for t in TASKS if t in cfg.tasks), weighting=cfg.weighting or 'equal',
                 patch_size=cfg.patch_size, uncertainty='public_code', norm_pix='patch',
                 norm_pix_loss=True if cfg.norm_pix_loss is None else bool(cfg.norm_pix_loss))
@@ -544,7 +544,7 @@ def load_mpmae_checkpoint(path:str|Path|dict,    # released checkpoint or this p
 # %% ../nbs/28_released.ipynb #15f46f08
 def mpmae_from_release(path:str|Path|dict, impl:str='masked', strict:bool=True, trusted:bool=False,
                        bands:tuple|None=None, use_args:bool=True, **kwargs)->tuple:
-    """Build an `MPMAE` and a `MultiTaskLoss` with the released run's architecture and objective
+    """Build an `MPMAE` and a `FidelityLoss` with the released run's architecture and objective
     (`released_mpmae_kwargs`, `released_loss_kwargs`; `kwargs` override the model's) and load the checkpoint.
     Returns `(model, criterion, cfg, report)`. Raises like `load_mpmae_checkpoint`. MMEarth-train `models/fcmae.py`."""
     ck = path if isinstance(path, dict) else read_checkpoint(path, trusted=trusted)
@@ -554,7 +554,7 @@ def mpmae_from_release(path:str|Path|dict, impl:str='masked', strict:bool=True, 
         mk.pop('size'); enc = _build_encoder(cfg, impl, **{k: mk.pop(k) for k in ('stem', 'in_chans')}); mk.pop('patch_size')
         model = MPMAE(enc, patch_size=cfg.patch_size, **mk)
     else: model = mpmae(impl=impl, **mk)
-    criterion = MultiTaskLoss(**released_loss_kwargs(cfg))
+    criterion = FidelityLoss(**released_loss_kwargs(cfg))
     rep = load_mpmae_checkpoint(ck, model, criterion, strict=strict, bands=bands, use_args=use_args)
     return model, criterion, cfg, rep
 
