@@ -5,8 +5,7 @@
 # %% ../nbs/00_modalities.ipynb #0d3bee37
 from __future__ import annotations
 from dataclasses import dataclass
-import math
-import numpy as np
+import math, numpy as np
 
 # %% auto #0
 __all__ = ['S2_FILE_BANDS', 'S2_BANDS', 'S2_RGB', 'IGNORE_INDEX', 'DYNAMIC_WORLD_CLASSES', 'ESA_WORLDCOVER_CODES',
@@ -18,8 +17,7 @@ __all__ = ['S2_FILE_BANDS', 'S2_BANDS', 'S2_RGB', 'IGNORE_INDEX', 'DYNAMIC_WORLD
 # %% ../nbs/00_modalities.ipynb #a3a3cf7d
 @dataclass(frozen=True)
 class Modality:
-    """One MMEarth modality, a row of the paper's Table 1 (§3), as stored in the HDF5 file (MMEarth-data
-    `utils/convert_to_h5.py`): a pixel-level array is (N, C, H, W), an image-level one (N, C), of `dtype`."""
+    "One MMEarth modality, a row of Table 1 (§3) as an HDF5 dataset of `dtype` (MMEarth-data `utils/convert_to_h5.py`): (N, C, H, W) or (N, C)."
     name: str            # HDF5 dataset name, e.g. 'sentinel2'
     bands: tuple         # band names in *file* order (axis 1 of the HDF5 dataset)
     level: str           # 'pixel' (raster, N x C x H x W) or 'image' (N x C)
@@ -45,9 +43,7 @@ class Modality:
 def _bounds(self)->tuple|None:
     "`(lo, hi)` float64 arrays `(C,)` of the allowed raw values per channel (from `valid`, else from `codes`); None: any value."
     v = self.valid if self.valid is not None else (min(self.codes), max(self.codes)) if self.codes else None
-    if v is None: return None
-    v = np.broadcast_to(np.asarray(v, np.float64).reshape(-1, 2), (self.n_channels, 2))
-    return v[:, 0].copy(), v[:, 1].copy()
+    return None if v is None else tuple(np.broadcast_to(np.asarray(v, np.float64).reshape(-1, 2), (self.n_channels, 2)).T.copy())
 Modality.bounds = _bounds
 
 # %% ../nbs/00_modalities.ipynb #d49301c3
@@ -73,37 +69,26 @@ ESA_WORLDCOVER_CLASSES = ('tree_cover','shrubland','grassland','cropland','built
 
 # %% ../nbs/00_modalities.ipynb #f19d2b63
 _M, _INF = Modality, float('inf')
-_S2_FAMILY = [
+def _cont(name, bands, level, dtype, nodata, unit, valid, description, **k):  # continuous, normalized with the statistics of `name`
+    return _M(name, bands, level, 'continuous', dtype, nodata, stats_key=name, unit=unit, valid=valid, description=description, **k)
+MODALITIES = {m.name: m for m in [
     _M('sentinel2', S2_FILE_BANDS, 'pixel', 'continuous', 'uint16', 0, stats_key='sentinel2_l1c', unit='reflectance x 10000',
        description='Sentinel-2 optical, L1C or L2A (statistics chosen per tile)'),
     _M('sentinel2_cloudmask', ('QA60',), 'pixel', 'categorical', 'uint16', 65535, valid=(0, 3072), description='S2 QA60 cloud mask (bit 10 opaque, bit 11 cirrus clouds)'),
     _M('sentinel2_cloudprod', ('MSK_CLDPRB',), 'pixel', 'continuous', 'uint16', 65535, unit='%', valid=(0, 100), description='S2 cloud probability (L2A)'),
-    _M('sentinel2_scl', ('SCL',), 'pixel', 'categorical', 'uint8', 255, codes=tuple(range(12)), description='S2 scene classification (L2A), classes 0..11')]
-
-# %% ../nbs/00_modalities.ipynb #2463b92e
-_PIXEL = [
-    _M('sentinel1', _S1_BANDS, 'pixel', 'continuous', 'float32', -_INF, stats_key='sentinel1', unit='dB', valid=(-100, 100),
-       description='Sentinel-1 SAR backscatter (dB), ascending and descending'),
-    _M('aster', ('elevation','slope'), 'pixel', 'continuous', 'int16', -_INF, stats_key='aster', unit='m, degrees',
-       valid=((-500, 9000), (0, 90)), description='ASTER GDEM elevation (m) and slope (degrees)'),
-    _M('canopy_height_eth', ('height','std'), 'pixel', 'continuous', 'int8', 255, stats_key='canopy_height_eth', unit='m',
-       valid=(0, 127), description='ETH global canopy height (m) and its standard deviation'),
+    _M('sentinel2_scl', ('SCL',), 'pixel', 'categorical', 'uint8', 255, codes=tuple(range(12)), description='S2 scene classification (L2A), classes 0..11'),
+    _cont('sentinel1', _S1_BANDS, 'pixel', 'float32', -_INF, 'dB', (-100, 100), 'Sentinel-1 SAR backscatter (dB), ascending and descending'),
+    _cont('aster', ('elevation','slope'), 'pixel', 'int16', -_INF, 'm, degrees', ((-500, 9000), (0, 90)), 'ASTER GDEM elevation (m) and slope (degrees)'),
+    _cont('canopy_height_eth', ('height','std'), 'pixel', 'int8', 255, 'm', (0, 127), 'ETH global canopy height (m) and its standard deviation'),
     _M('dynamic_world', ('landcover',), 'pixel', 'categorical', 'uint8', 0, n_classes=9, codes=tuple(range(1, 10)), description='Dynamic World land cover, yearly mode'),
-    _M('esa_worldcover', ('map',), 'pixel', 'categorical', 'uint8', 0, n_classes=11, codes=ESA_WORLDCOVER_CODES, description='ESA WorldCover 2020 land cover')]
-
-# %% ../nbs/00_modalities.ipynb #d38bdef6
-_IMAGE = [
+    _M('esa_worldcover', ('map',), 'pixel', 'categorical', 'uint8', 0, n_classes=11, codes=ESA_WORLDCOVER_CODES, description='ESA WorldCover 2020 land cover'),
     _M('biome', ('biome',), 'image', 'categorical', 'uint8', 255, n_classes=14, one_hot=True, codes=(0, 1), description='RESOLVE biome (one-hot)'),
     _M('eco_region', ('eco_region',), 'image', 'categorical', 'uint16', 65535, n_classes=846, one_hot=True, codes=(0, 1), description='RESOLVE ecoregion (one-hot)'),
-    _M('era5', _ERA5_BANDS, 'image', 'continuous', 'float32', float('nan'), stats_key='era5', unit='K, m', valid=((150, 350),) * 3 + ((0, 20),) + ((150, 350),) * 3 + ((0, 20),) + ((150, 350),) * 3 + ((0, 20),),
-       description='ERA5 temperature (K) and total precipitation (m) for month, previous month, year'),
-    _M('lat', ('sin','cos'), 'image', 'continuous', 'float32', -_INF, stats_key='lat', valid=(-1, 1), cyclic=True, description='cyclic latitude encoding, eq. 3-4'),
-    _M('lon', ('sin','cos'), 'image', 'continuous', 'float32', -_INF, stats_key='lon', valid=(-1, 1), cyclic=True, description='cyclic longitude encoding, eq. 5-6'),
-    _M('month', ('sin_month','cos_month'), 'image', 'continuous', 'float32', -_INF, stats_key='month', valid=(-1, 1), cyclic=True,
-       description='cyclic month encoding of the S2 date, eq. 7-8')]
-
-# %% ../nbs/00_modalities.ipynb #8debe82a
-MODALITIES = {m.name: m for m in _S2_FAMILY + _PIXEL + _IMAGE}
+    _cont('era5', _ERA5_BANDS, 'image', 'float32', float('nan'), 'K, m', (((150, 350),) * 3 + ((0, 20),)) * 3,
+          'ERA5 temperature (K) and total precipitation (m) for month, previous month, year'),
+    _cont('lat', ('sin','cos'), 'image', 'float32', -_INF, '', (-1, 1), 'cyclic latitude encoding, eq. 3-4', cyclic=True),
+    _cont('lon', ('sin','cos'), 'image', 'float32', -_INF, '', (-1, 1), 'cyclic longitude encoding, eq. 5-6', cyclic=True),
+    _cont('month', ('sin_month','cos_month'), 'image', 'float32', -_INF, '', (-1, 1), 'cyclic month encoding of the S2 date, eq. 7-8', cyclic=True)]}
 "Every dataset of the MMEarth HDF5 file but `metadata`, by name (paper Table 1 and the S2 masks)."
 
 # %% ../nbs/00_modalities.ipynb #11c23a5b
@@ -124,10 +109,8 @@ S2_MASK_BANDS = tuple(b for k in ('sentinel2_cloudmask', 'sentinel2_cloudprod', 
 
 # %% ../nbs/00_modalities.ipynb #aa0a054a
 def stats_keys()->dict:
-    """`{band statistics key: modality name}` (str -> str) of every entry of `*_band_stats.json`: one per Sentinel-2 product (paper
-    §5.2, L1C and L2A standardized individually), one per other normalized modality (MMEarth-data `utils/convert_to_h5.py`)."""
-    return {**{k: 'sentinel2' for k in S2_STATS_KEYS},
-            **{m.stats_key: m.name for m in MODALITIES.values() if m.stats_key and m.name != 'sentinel2'}}
+    "`{stats key: modality name}` of `*_band_stats.json` (MMEarth-data `utils/convert_to_h5.py`): Sentinel-2 per product (§5.2), then each normalized modality."
+    return dict.fromkeys(S2_STATS_KEYS, 'sentinel2') | {m.stats_key: m.name for m in MODALITIES.values() if m.stats_key and m.name != 'sentinel2'}
 
 # %% ../nbs/00_modalities.ipynb #54c94300
 @dataclass(frozen=True)
@@ -148,17 +131,13 @@ class LayoutField:
 
 # %% ../nbs/00_modalities.ipynb #a0d8a0e3
 _F = LayoutField
-_FIELDS_H5_STATS = [
+LAYOUT_FIELDS = {f.name: f for f in [
     _F('h5', 'metadata/tile_id', 'bytes', unique=True, description='tile id, non-empty; the key of the tile info'),
     _F('h5', 'metadata/S2_type', 'bytes', codes=S2_TYPES, description='Sentinel-2 product of the tile; selects its statistics'),
     _F('band_stats', '<stats key>', 'object', keys=tuple(stats_keys()), description='one entry per statistics key'),
     _F('band_stats', '<stats key>/mean', 'list[float]', '(C,)', description='per band, file order; finite (NaN with std: no valid value)'),
     _F('band_stats', '<stats key>/std', 'list[float]', '(C,)', valid=(0, math.inf), description='finite and > 0 (NaN with the mean)'),
-    _F('band_stats', '<stats key>/min', 'list[float]', '(C,)', description='<= mean'),
-    _F('band_stats', '<stats key>/max', 'list[float]', '(C,)', description='>= mean')]
-
-# %% ../nbs/00_modalities.ipynb #279bf613
-_FIELDS_SPLITS_INFO = [
+    _F('band_stats', '<stats key>/min', 'list[float]', '(C,)', description='<= mean'), _F('band_stats', '<stats key>/max', 'list[float]', '(C,)', description='>= mean'),
     _F('splits', '<split>', 'list[int]', '(n,)', valid=(0, math.inf), unique=True, keys=SPLITS,
        description='HDF5 rows: 0 <= row < N, no row twice; the train split is not empty'),
     _F('tile_info', '<tile id>', 'object', keys='h5:metadata/tile_id', description='one entry per tile id of the metadata'),
@@ -167,16 +146,12 @@ _FIELDS_SPLITS_INFO = [
        description='the Sentinel-2 bands of the tile, in file order (B8A before B8)'),
     _F('tile_info', '<tile id>/lat', 'float', unit='degrees', valid=(-90, 90), required=False),
     _F('tile_info', '<tile id>/lon', 'float', unit='degrees', valid=(-180, 180), required=False),
-    _F('tile_info', '<tile id>/S2_DATE', 'str', required=False, description="'YYYY-MM-DD', a real date")]
-LAYOUT_FIELDS = {f.name: f for f in _FIELDS_H5_STATS + _FIELDS_SPLITS_INFO}
+    _F('tile_info', '<tile id>/S2_DATE', 'str', required=False, description="'YYYY-MM-DD', a real date")]}
 "Every field of the MMEarth files that is not a modality array (those are `MODALITIES`), keyed `file:key`."
 
 # %% ../nbs/00_modalities.ipynb #5d3ed281
-AGREEMENT = {
-    'rows': 'every HDF5 dataset has N rows, N = the rows of metadata',
-    'tile_size': 'every pixel-level dataset has the H x W of sentinel2',
-    'ids_in_tile_info': 'every metadata tile id is a key of the tile info',
-    's2_type': 'the tile info S2_type of a tile is its metadata S2_type',
+AGREEMENT = {'rows': 'every HDF5 dataset has N rows, N = the rows of metadata', 'tile_size': 'every pixel-level dataset has the H x W of sentinel2',
+    'ids_in_tile_info': 'every metadata tile id is a key of the tile info', 's2_type': 'the tile info S2_type of a tile is its metadata S2_type',
     'split_rows': 'every split row is an HDF5 row (0 <= row < N); no row in two splits',
     'stats_bands': 'every statistics list has one number per band of its modality (Sentinel-2: 13, file order)',
     'stats_products': 'a Sentinel-2 product that a tile has has statistics (not all NaN)',
@@ -188,11 +163,9 @@ S2_PUBLIC_CODE_BANDS = ('B1','B2','B3','B4','B5','B6','B7','B8A','B8','B9','B11'
 "Input order of the authors' public pretraining code (B8A *before* B8), kept only to map checkpoints."
 
 def band_indices(src:tuple|list, dst:tuple|list, what:str='bands')->list[int]:
-    """Indices `idx` (list of int, `len(dst)`) such that `x[idx]` (numpy or torch, bands on the indexed axis) reorders data
-    stored in band order `src` into band order `dst`, matched by name (band orders: MMEarth-data `utils/convert_to_h5.py`, GEO-Bench).
-    Raises `KeyError` naming `what` (the data, in the message), the missing bands and the available ones."""
-    missing = [b for b in dst if b not in src]
-    if missing: raise KeyError(f"{what}: {missing} not found; available: {list(src)}")
+    """Indices `idx` (list of int, `len(dst)`) such that `x[idx]` (numpy or torch, bands on the indexed axis) reorders band order `src`
+    into `dst`, by name (band orders: MMEarth-data `utils/convert_to_h5.py`, GEO-Bench). Raises `KeyError` naming `what`, the missing and available bands."""
+    if missing := [b for b in dst if b not in src]: raise KeyError(f"{what}: {missing} not found; available: {list(src)}")
     return [list(src).index(b) for b in dst]
 
 # %% ../nbs/00_modalities.ipynb #607d60f5
@@ -203,15 +176,13 @@ GEOBENCH_S2_NAMES = {'B1': '01 - Coastal aerosol', 'B2': '02 - Blue', 'B3': '03 
 
 # %% ../nbs/00_modalities.ipynb #506cd444
 def encode_latlon(deg:float)->tuple[float,float]:
-    """Cyclic encoding `(sin, cos)` (two floats in [-1, 1]) of a latitude or longitude in degrees: angle 2*pi*deg/360
-    (paper, supplementary eq. 3-6). Raises nothing (any float)."""
+    "Cyclic encoding `(sin, cos)` (floats in [-1, 1]) of a latitude or longitude in degrees, angle 2*pi*deg/360 (paper, supplementary eq. 3-6)."
     a = 2 * math.pi * deg / 360
     return math.sin(a), math.cos(a)
 
 # %% ../nbs/00_modalities.ipynb #52e226a7
 def encode_month(month:int)->tuple[float,float]:
-    """Cyclic encoding `(sin, cos)` (two floats in [-1, 1]) of a month 1..12: angle 2*pi*month/12 (paper, supplementary
-    eq. 7-8). Raises `ValueError` outside 1..12."""
+    "Cyclic encoding `(sin, cos)` (floats in [-1, 1]) of a month 1..12, angle 2*pi*month/12 (paper, supplementary eq. 7-8). Raises `ValueError` outside 1..12."
     if not 1 <= int(month) <= 12: raise ValueError(f"month must be in 1..12, got {month}")
     a = 2 * math.pi * month / 12
     return math.sin(a), math.cos(a)
@@ -219,8 +190,7 @@ def encode_month(month:int)->tuple[float,float]:
 # %% ../nbs/00_modalities.ipynb #545ff083
 @dataclass(frozen=True)
 class PretextTask:
-    """One MP-MAE pretext task (paper Fig. 2, §4.1-4.2): a target modality, the number of values its decoder outputs
-    per pixel (pixel tasks) or per tile (image tasks), and its loss: 'mse' (continuous) or 'cross_entropy' (categorical)."""
+    "One MP-MAE pretext task (Fig. 2, §4.1-4.2): target modality, decoder outputs per pixel or per tile, loss 'mse' (continuous) or 'cross_entropy'."
     name: str
     modality: str
     n_outputs: int          # channels per pixel (pixel continuous), classes (categorical) or values (image continuous)
@@ -232,12 +202,9 @@ class PretextTask:
     loss = property(lambda self: 'cross_entropy' if self.is_categorical else 'mse')
 
 # %% ../nbs/00_modalities.ipynb #ebb310ae
-def _t(name, n, **k): return PretextTask(name, name, n, **k)
-TASKS = {t.name: t for t in [
-    _t('sentinel2', 12, norm_pix_loss=True), _t('sentinel1', 8), _t('aster', 2), _t('canopy_height_eth', 2),
-    _t('dynamic_world', 9), _t('esa_worldcover', 11),
-    _t('biome', 14), _t('eco_region', 846), _t('era5', 12), _t('lat', 2), _t('lon', 2), _t('month', 2)]}
-"The 12 pretext tasks of the paper, in Fig. 2 order (pixel-level first)."
+TASKS = {n: PretextTask(n, n, k, norm_pix_loss=n == 'sentinel2') for n, k in dict(sentinel2=12, sentinel1=8, aster=2, canopy_height_eth=2,
+         dynamic_world=9, esa_worldcover=11, biome=14, eco_region=846, era5=12, lat=2, lon=2, month=2).items()}
+"The 12 pretext tasks of the paper, in Fig. 2 order (pixel-level first), with their number of outputs; Sentinel-2 uses `norm_pix_loss`."
 
 # %% ../nbs/00_modalities.ipynb #e96eab68
 TASK_SUBSETS = {'all': tuple(TASKS), 's2': ('sentinel2',), 'pixel': tuple(n for n, t in TASKS.items() if t.is_pixel),
