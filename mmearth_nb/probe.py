@@ -4,12 +4,9 @@
 
 # %% ../nbs/07_probe.ipynb #681c6bb2
 from __future__ import annotations
-import ast, io, json, pickle
+import ast, io, json, pickle, h5py, numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from dataclasses import dataclass
 from pathlib import Path
-import h5py, numpy as np, torch
-from torch import nn
-import torch.nn.functional as F
 from torch.utils.data import Dataset, DataLoader
 from fastcore.basics import patch
 from .modalities import S2_BANDS, GEOBENCH_S2_NAMES
@@ -24,12 +21,8 @@ __all__ = ['GEOBENCH_TASKS', 'BIGEARTHNET43_CLASSES', 'GeoBenchTask', 's2_band_s
 class GeoBenchTask:
     """One GEO-Bench Sentinel-2 task of the paper's Table 2 (§5.1): GEO-Bench folder `name`, `benchmark` folder, label `kind`
     ('multilabel', 'multiclass' or 'segmentation'), `n_classes`, input `size` in pixels and the name in the paper's tables."""
-    name: str          # GEO-Bench folder name, e.g. 'm-bigearthnet'
-    benchmark: str     # 'classification_v1.0' or 'segmentation_v1.0'
-    kind: str          # 'multilabel', 'multiclass' or 'segmentation'
-    n_classes: int
-    size: int          # input size in pixels
-    paper_name: str    # name in the paper's tables, e.g. 'BigEarth20k'
+    name: str; benchmark: str; kind: str           # e.g. 'm-bigearthnet', 'classification_v1.0', 'multilabel'
+    n_classes: int; size: int; paper_name: str     # e.g. 43, 120 (input pixels), 'BigEarth20k'
 
 GEOBENCH_TASKS = {t.name: t for t in [
     GeoBenchTask('m-bigearthnet', 'classification_v1.0', 'multilabel', 43, 120, 'BigEarth20k'),
@@ -45,18 +38,15 @@ def s2_band_sources(available:list, task:str='task')->list[str]:
     """For each band of `S2_BANDS`, its GEO-Bench band name (e.g. '02 - Blue'), checked against the task's `available` names
     (paper appendix B: the pretrained bands, by name). Returns 12 str. Raises `ValueError` naming `task`, the missing bands
     and the available ones."""
-    out = [GEOBENCH_S2_NAMES[b] for b in S2_BANDS]
-    missing = [b for b, s in zip(S2_BANDS, out) if s not in available]
-    if missing: raise ValueError(f"band mismatch: {task} lacks Sentinel-2 bands {missing} that the encoder needs "
-                                 f"(input order {list(S2_BANDS)}); available bands: {list(available)}")
-    return out
+    if missing := [b for b in S2_BANDS if GEOBENCH_S2_NAMES[b] not in available]: raise ValueError(
+        f"band mismatch: {task} lacks Sentinel-2 bands {missing} that the encoder needs (input order {list(S2_BANDS)}); available bands: {list(available)}")
+    return [GEOBENCH_S2_NAMES[b] for b in S2_BANDS]
 
 # %% ../nbs/07_probe.ipynb #ba2647b6
 class _NoGeoBench(pickle.Unpickler):
     "Unpickles a GEO-Bench sample's metadata without the `geobench` package: its objects become empty stand-ins."
     def find_class(self, module, name):
-        if module.split('.')[0] in ('geobench', 'ccb'): return type(name, (), {})
-        return super().find_class(module, name)
+        return type(name, (), {}) if module.split('.')[0] in ('geobench', 'ccb') else super().find_class(module, name)
 
 def read_geobench_sample(path:str|Path, sources:list)->tuple[torch.Tensor, np.ndarray]:
     """One GEO-Bench sample file (`<task folder>/<name>.hdf5`) -> the bands named by `sources` (12, `s2_band_sources`) as a raw
@@ -73,8 +63,7 @@ def read_geobench_sample(path:str|Path, sources:list)->tuple[torch.Tensor, np.nd
     return torch.stack([F.interpolate(b[None, None], size=(H, W), mode='nearest')[0, 0] for b in bands]), np.asarray(label)
 
 # %% ../nbs/07_probe.ipynb #8f05951f
-BIGEARTHNET43_CLASSES = (
-    'Continuous urban fabric', 'Discontinuous urban fabric', 'Industrial or commercial units',
+BIGEARTHNET43_CLASSES = ('Continuous urban fabric', 'Discontinuous urban fabric', 'Industrial or commercial units',
     'Road and rail networks and associated land', 'Port areas', 'Airports', 'Mineral extraction sites', 'Dump sites',
     'Construction sites', 'Green urban areas', 'Sport and leisure facilities', 'Non-irrigated arable land',
     'Permanently irrigated land', 'Rice fields', 'Vineyards', 'Fruit trees and berry plantations', 'Olive groves',
@@ -111,8 +100,7 @@ class GeoBenchSplit(Dataset):
 @patch
 def __getitem__(self:GeoBenchSplit, i:int)->tuple[torch.Tensor, torch.Tensor]:
     "`(image (12, S, S) float32 standardized, multi-hot target (n_classes,) float32)`; `ValueError` naming the file for a label of another length."
-    path = self.folder/f'{self.names[i]}.hdf5'
-    x, label = read_geobench_sample(path, self.sources)
+    x, label = read_geobench_sample(path := self.folder/f'{self.names[i]}.hdf5', self.sources)
     x, y = (x - self.mean) / self.std, torch.as_tensor(label, dtype=torch.float32)
     if tuple(y.shape) != (self.n_classes,): raise ValueError(f"{path}: label of shape {tuple(y.shape)}; a multi-label task of {self.n_classes} classes expects ({self.n_classes},)")
     if self.input_size is not None and x.shape[-1] != self.input_size:
@@ -130,17 +118,15 @@ class EncoderClassifier(nn.Module):
         self.encoder, self.freeze_encoder, dim = encoder, freeze_encoder, encoder.dims[-1]
         self.head = nn.Sequential(nn.LayerNorm(dim, eps=1e-6), nn.Linear(dim, n_classes))
         nn.init.trunc_normal_(self.head[1].weight, std=2e-5); nn.init.zeros_(self.head[1].bias)
-        if freeze_encoder:
-            for p in [*self.encoder.parameters(), *self.head[0].parameters()]: p.requires_grad_(False)
+        if freeze_encoder: self.encoder.requires_grad_(False); self.head[0].requires_grad_(False)
 
     def features(self, x):
         "Pooled features `(B, dims[-1])`."
         return self.encoder(x).mean((-2, -1))
 
     def forward(self, x):
-        if not self.freeze_encoder: return self.head(self.features(x))
-        self.encoder.eval()
-        with torch.no_grad(): f = self.features(x)
+        if self.freeze_encoder: self.encoder.eval()
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_encoder): f = self.features(x)
         return self.head(f)
 
 # %% ../nbs/07_probe.ipynb #ff03921c
@@ -151,8 +137,7 @@ def extract_features(encoder:nn.Module,   # any encoder with `dims` whose forwar
     """Globally average-pooled features `(N, dims[-1])` float32 of the frozen `encoder` (eval mode) over the whole of `ds`, and
     its targets stacked `(N, ...)`. Paper Sec. 5 (LP); public `models/convnextv2.py` `forward_features` (pool over H, W)."""
     encoder.eval(); fs, ys = [], []
-    for x, y in DataLoader(ds, batch_size=batch_size, shuffle=False):
-        fs.append(encoder(x).mean((-2, -1))); ys.append(y)
+    for x, y in DataLoader(ds, batch_size=batch_size, shuffle=False): fs.append(encoder(x).mean((-2, -1))); ys.append(y)
     return torch.cat(fs), torch.cat(ys)
 
 # %% ../nbs/07_probe.ipynb #9fe57ea5
