@@ -21,9 +21,8 @@ __all__ = ['nodata_mask', 'normalize', 'class_index', 'encode_tile', 'find_file'
 
 # %% ../nbs/01_dataset.ipynb #ee23de69
 def nodata_mask(raw:np.ndarray, name:str)->np.ndarray:
-    """bool array of `raw`'s shape, True where the *raw* (un-normalized) values of modality `name` are no-data (paper
-    §5.2; values as MMEarth-train `MODALITIES.py` `NO_DATA_VAL`). Floats: the no-data value, NaN and +-inf.
-    Integers: the no-data value in the file's dtype (255 in int8 is its bit pattern, -1; `-inf` in int16 is -32768)."""
+    """bool, `raw`'s shape: True where the *raw* values of modality `name` are no-data (paper §5.2; MMEarth-train `MODALITIES.py`
+    `NO_DATA_VAL`). Floats: that value, NaN, +-inf; integers: that value in the file's dtype (255 in int8: -1; `-inf` in int16: -32768)."""
     nd, raw = MODALITIES[name].nodata, np.asarray(raw)
     if raw.dtype.kind == 'f': return ~np.isfinite(raw) | (raw == nd) if nd is not None and np.isfinite(nd) else ~np.isfinite(raw)
     if nd is None or np.isnan(nd): return np.zeros(raw.shape, bool)
@@ -32,21 +31,18 @@ def nodata_mask(raw:np.ndarray, name:str)->np.ndarray:
 
 # %% ../nbs/01_dataset.ipynb #cd8a380f
 def normalize(raw:np.ndarray, name:str, mean, std, fill=np.nan)->tuple[np.ndarray, np.ndarray]:
-    """`(x, nodata)`: float32 `(raw - mean) / std` per band of modality `name` (band axis 0: pixel `(C, H, W)`, image
-    `(C,)`; `mean`, `std` per band, in the raw unit) with `fill` where the *raw* value is no-data (found before
-    standardizing, paper §5.2), and that bool mask. A band with std 0 or NaN (no valid value) is divided by 1."""
+    """`(x, nodata)`: float32 `(raw - mean) / std` per band of modality `name` (band axis 0: pixel (C, H, W), image (C,); `mean`, `std`
+    per band, raw unit), `fill` where the *raw* value is no-data (found first, paper §5.2), and that bool mask. std 0 or NaN: divided by 1."""
     nodata, shp = nodata_mask(raw, name), (-1,) + (1,) * (raw.ndim - 1)
-    mean = np.asarray(mean, np.float32).reshape(shp)
-    std = np.asarray(std, np.float32)
-    std = np.where(np.isfinite(std) & (std > 0), std, 1).astype(np.float32).reshape(shp)
+    mean, std = (np.asarray(a, np.float32).reshape(shp) for a in (mean, std))
+    std = np.where(np.isfinite(std) & (std > 0), std, np.float32(1))
     with np.errstate(invalid='ignore'): x = (raw.astype(np.float32) - mean) / std
     return np.where(nodata, np.float32(fill), x).astype(np.float32), nodata
 
 # %% ../nbs/01_dataset.ipynb #407598f2
 _S2_IN = band_indices(S2_FILE_BANDS, S2_BANDS)   # file band of each of the 12 input channels
-_DW_LUT = np.full(256, IGNORE_INDEX, np.int64)
+_DW_LUT, _ESA_LUT = np.full(256, IGNORE_INDEX, np.int64), np.full(256, IGNORE_INDEX, np.int64)
 _DW_LUT[list(MODALITIES['dynamic_world'].codes)] = np.arange(9)     # classes 1..9 -> 0..8, no data 0 -> -1
-_ESA_LUT = np.full(256, IGNORE_INDEX, np.int64)
 _ESA_LUT[list(MODALITIES['esa_worldcover'].codes)] = np.arange(11)  # codes 10..100 -> 0..10, others -1
 
 # %% ../nbs/01_dataset.ipynb #78f9cb30
@@ -60,12 +56,10 @@ def class_index(raw:np.ndarray, name:str)->np.ndarray:
 
 # %% ../nbs/01_dataset.ipynb #2b2d8b60
 def encode_tile(raw:dict, s2_type:int, stats:dict, tasks)->tuple[torch.Tensor, dict]:
-    """`(image, targets)` of one tile (paper §4, §5.2, Fig. 2). `raw`: `{modality: array in the file dtype, pixel
-    (C, S, S) / image (C,)}` with 'sentinel2' (13 file bands); `s2_type` 0 = L1C, 1 = L2A; `stats`: a
-    `*_band_stats.json` dict. `image` float32 (12, S, S), no-data 0; `targets[task]`: continuous float32 (C, S, S) /
-    (C,), NaN = no-data; land cover int64 (S, S), one-hot int64 (), -1 = no-data. Raises `KeyError` for a missing entry."""
-    s2 = stats[('sentinel2_l1c', 'sentinel2_l2a')[s2_type]]
-    mean, std = (np.asarray(s2[k], np.float32)[_S2_IN] for k in ('mean', 'std'))
+    """`(image, targets)` of one tile (paper §4, §5.2, Fig. 2). `raw`: `{modality: file-dtype array, pixel (C, S, S) / image (C,)}`,
+    'sentinel2' with its 13 file bands; `s2_type` 0 = L1C, 1 = L2A; `stats`: a `*_band_stats.json` dict. `image` float32 (12, S, S),
+    no-data 0; `targets[task]`: float32 (C, S, S) / (C,), NaN = no-data, or class int64 (S, S) / (), -1 = no-data. `KeyError`: missing entry."""
+    mean, std = (np.asarray(stats[('sentinel2_l1c', 'sentinel2_l2a')[s2_type]][k], np.float32)[_S2_IN] for k in ('mean', 'std'))
     out = {}
     for t in ('image',) + tuple(tasks):
         name = 'sentinel2' if t == 'image' else TASKS[t].modality; m = MODALITIES[name]; r = raw[name]
@@ -95,16 +89,13 @@ def _open_h5(path)->h5py.File:
 
 # %% ../nbs/01_dataset.ipynb #51406bea
 class MMEarthDataset(Dataset):
-    """MMEarth tiles as MP-MAE items (paper §4, §5.2; a PyTorch `Dataset`). `folder`: the `<name>.h5` and the
-    `*_band_stats.json`, `*_splits.json`, `*_tile_info.json` files. `split`: a key of the splits file (None: every row).
-    `tasks`: as `select_tasks`. `input_size`: crop in px (None: 112 for 128 px tiles, 56 for 64). `random_crop`:
-    random (training) or centre window. `seed`: None draws crops from torch's global RNG, an int from the dataset's own
-    generator. Item: `{'image': float32 (12, S, S), 'targets': {task: tensor} (as `encode_tile`), 'index': int64 ()
-    HDF5 row, 's2_type': int64 () 0 = L1C, 1 = L2A}`. Raises, naming the file and what was expected,
-    `FileNotFoundError` (folder or file missing), `KeyError` (split, dataset or statistics missing), `ValueError` /
-    `TypeError` (a shape / dtype not the layout's), `OSError` (not an HDF5 file)."""
-    def __init__(self, folder:str|Path, split:str|None='train', tasks='all', input_size:int|None=None,
-                 random_crop:bool=True, seed:int|None=None):
+    """MMEarth tiles as MP-MAE items (paper §4, §5.2). `folder`: `<name>.h5`, `*_band_stats.json`, `*_splits.json`, `*_tile_info.json`
+    (MMEarth-data layout). `split`: a key of the splits file (None: every row); `tasks`: as `select_tasks`; `input_size`: crop in px
+    (None: 112 of 128, 56 of 64); `random_crop`: random or centre window; `seed`: int (own generator) or None (torch's RNG).
+    Item: `{'image': float32 (12, S, S), 'targets': {task: tensor} (`encode_tile`), 'index': int64 () HDF5 row, 's2_type': int64 ()
+    0 = L1C, 1 = L2A}`. Raises, naming the file: `FileNotFoundError` (folder or file missing), `KeyError` (split, dataset or
+    statistics missing), `ValueError` / `TypeError` (shape / dtype not the layout's), `OSError` (not an HDF5 file)."""
+    def __init__(self, folder:str|Path, split:str|None='train', tasks='all', input_size:int|None=None, random_crop:bool=True, seed:int|None=None):
         self.folder, self.split, self.random_crop, self.seed = Path(folder), split, random_crop, seed
         self._find_files()                      # the four files; statistics and splits read
         self.tasks = select_tasks(tasks)
@@ -121,17 +112,15 @@ class MMEarthDataset(Dataset):
 
     def __len__(self): return len(self.indices)
     def __getitem__(self, i:int)->dict: return self.load(i)   # `load` below
-    def __repr__(self):
-        return (f"{type(self).__name__}({str(self.folder)!r}, split={self.split!r}, {len(self)} tiles of "
-                f"{self.tile_size[0]}x{self.tile_size[1]} -> {self.input_size}, tasks={list(self.tasks)})")
+    def __repr__(self): return (f"{type(self).__name__}({str(self.folder)!r}, split={self.split!r}, {len(self)} tiles of "
+                                f"{self.tile_size[0]}x{self.tile_size[1]} -> {self.input_size}, tasks={list(self.tasks)})")
 
 # %% ../nbs/01_dataset.ipynb #70331397
 @patch
 def _find_files(self:MMEarthDataset):
     "The four files of `self.folder` (chapter 00's `LAYOUT_FILES`); the band statistics and the splits read."
     if not self.folder.is_dir():
-        raise FileNotFoundError(f"MMEarth folder {str(self.folder)!r} does not exist (expected <name>.h5 and the "
-                                "<name>_band_stats/_splits/_tile_info.json files)")
+        raise FileNotFoundError(f"MMEarth folder {str(self.folder)!r} does not exist (expected <name>.h5 and the <name>_band_stats/_splits/_tile_info.json files)")
     self.h5_path, self.stats_path, self.splits_path, self.tile_info_path = (
         find_file(self.folder, LAYOUT_FILES[k], {'h5': 'HDF5'}.get(k, k.replace('_', ' '))) for k in ('h5', 'band_stats', 'splits', 'tile_info'))
     self.band_stats, self.splits = _read_json(self.stats_path), _read_json(self.splits_path)
@@ -229,9 +218,8 @@ def _check_crop(self:MMEarthDataset, crop)->tuple[int, int]:
 @patch
 def _read(self:MMEarthDataset, f:h5py.File, name:str, i:int, crop:tuple|None=None)->np.ndarray:
     "Raw values (file dtype) of modality `name` of item `i` from the open file `f`: pixel (C, H, W) or the window at `crop`, image (C,)."
-    row, s = int(self.indices[i]), self.input_size
-    if not MODALITIES[name].is_pixel or crop is None: return f[name][row]
-    return f[name][row, :, crop[0]:crop[0] + s, crop[1]:crop[1] + s]
+    if not MODALITIES[name].is_pixel or crop is None: return f[name][int(self.indices[i])]
+    return f[name][int(self.indices[i]), :, crop[0]:crop[0] + self.input_size, crop[1]:crop[1] + self.input_size]
 
 @patch
 def read_raw(self:MMEarthDataset, i:int, name:str, crop:tuple|None=None)->np.ndarray:
@@ -247,17 +235,14 @@ def load(self:MMEarthDataset, i:int, crop:tuple|None=None)->dict:
     i = int(i) % len(self); row = int(self.indices[i])
     crop = self._check_crop(self.draw_crop() if crop is None else crop)
     with _open_h5(self.h5_path) as f: raw = {name: self._read(f, name, i, crop) for name in self.modalities}
-    t = int(self.s2_types[row])
-    image, targets = encode_tile(raw, t, self.band_stats, self.tasks)
-    return {'image': image, 'targets': targets, 'index': torch.tensor(row), 's2_type': torch.tensor(t)}
+    image, targets = encode_tile(raw, int(self.s2_types[row]), self.band_stats, self.tasks)
+    return {'image': image, 'targets': targets, 'index': torch.tensor(row), 's2_type': torch.tensor(int(self.s2_types[row]))}
 
 # %% ../nbs/01_dataset.ipynb #4fa07610
 def sample_path(version:str|int='128')->Path:
-    """Folder of the bundled real MMEarth sample (paper §3 layout), `mmearth_sample_<version>` ('128' or '64'):
-    under `$MMEARTH_SAMPLE_DIR` if set (or that folder itself if it holds an `.h5` file), else `<repo>/data/`.
-    Raises `ValueError` for another version, `FileNotFoundError` saying where it looked."""
-    version = str(version)
-    if version not in ('128', '64'): raise ValueError(f"sample_path: version must be '128' or '64', got {version!r}")
+    """Folder of the bundled real MMEarth sample (paper §3 layout) `mmearth_sample_<version>` ('128' or '64'): under `$MMEARTH_SAMPLE_DIR`
+    (or that folder if it holds an `.h5`), else `<repo>/data/`. `ValueError` for another version, `FileNotFoundError` saying where it looked."""
+    if (version := str(version)) not in ('128', '64'): raise ValueError(f"sample_path: version must be '128' or '64', got {version!r}")
     name, env = f'mmearth_sample_{version}', os.environ.get('MMEARTH_SAMPLE_DIR')
     import mmearth_nb
     cands = [Path(env)/name, Path(env)] if env else [Path(mmearth_nb.__file__).resolve().parents[1]/'data'/name]
@@ -267,10 +252,9 @@ def sample_path(version:str|int='128')->Path:
 
 # %% ../nbs/01_dataset.ipynb #31b4fedf
 def s2_rgb(x, lim=None)->np.ndarray:
-    """True-colour image (H, W, 3) float32 in [0, 1] of one Sentinel-2 tile `x` (numpy or torch (C, H, W); bands of paper
-    Table 1): B4, B3, B2 of the 13 file bands, of the 12 input channels (`S2_BANDS`) or 3 channels R, G, B, stretched
-    between the 1st and 99th percentile of the valid pixels or `lim` = (lo, hi). No-data is black (a raw 0; NaN, or 0 in
-    all three channels of a model input). Raises `ValueError` for another C."""
+    """True colour (H, W, 3) float32 in [0, 1] of one Sentinel-2 tile `x` (numpy or torch (C, H, W), paper Table 1): B4, B3, B2 of
+    the 13 file bands, the 12 input channels (`S2_BANDS`) or 3 (R, G, B), stretched from the 1st to the 99th percentile of the valid
+    pixels or `lim` = (lo, hi); no-data (a raw 0; NaN, or 0 in all three of an input) black. Raises `ValueError` for another C."""
     x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
     if x.shape[0] not in (13, 12, 3): raise ValueError(f"s2_rgb: expected 13 (file), 12 (input) or 3 channels, got shape {x.shape}")
     v = x[band_indices({13: S2_FILE_BANDS, 12: S2_BANDS, 3: S2_RGB}[x.shape[0]], S2_RGB)]
@@ -278,16 +262,13 @@ def s2_rgb(x, lim=None)->np.ndarray:
     v = v.astype(np.float32)
     lo, hi = lim if lim is not None else np.percentile(v[:, ~nd], (1, 99)) if (~nd).any() else (0., 1.)
     with np.errstate(invalid='ignore'): rgb = np.clip((v - lo) / max(hi - lo, 1e-6), 0, 1).transpose(1, 2, 0)
-    rgb[nd] = 0
-    return rgb
+    return np.where(nd[..., None], np.float32(0), rgb)
 
 # %% ../nbs/01_dataset.ipynb #315255cd
 # class colours of the products' own legends: Dynamic World (Brown et al. 2022, its Earth Engine catalog palette),
 # ESA WorldCover (Zanaga et al. 2021, product user manual)
-_LAND_COVER = {'dynamic_world': (DYNAMIC_WORLD_CLASSES, ('#419bdf', '#397d49', '#88b053', '#7a87c6', '#e49635', '#dfc35a',
-                                                         '#c4281b', '#a59b8f', '#b39fe1')),
-               'esa_worldcover': (ESA_WORLDCOVER_CLASSES, ('#006400', '#ffbb22', '#ffff4c', '#f096ff', '#fa0000', '#b4b4b4',
-                                                           '#f0f0f0', '#0064c8', '#0096a0', '#00cf75', '#fae6a0'))}
+_LAND_COVER = {'dynamic_world': (DYNAMIC_WORLD_CLASSES, tuple('#419bdf #397d49 #88b053 #7a87c6 #e49635 #dfc35a #c4281b #a59b8f #b39fe1'.split())),
+               'esa_worldcover': (ESA_WORLDCOVER_CLASSES, tuple('#006400 #ffbb22 #ffff4c #f096ff #fa0000 #b4b4b4 #f0f0f0 #0064c8 #0096a0 #00cf75 #fae6a0'.split()))}
 
 def class_colors(name:str)->list:
     "Colour (hex) of each class 0..n-1 of land-cover modality `name` (paper Table 1: 'dynamic_world', 'esa_worldcover'), as the products' legends."
@@ -295,28 +276,24 @@ def class_colors(name:str)->list:
 
 # %% ../nbs/01_dataset.ipynb #2f05fdcb
 def class_legend(target, names, **kwargs):
-    """Add one legend of the classes of the land-cover modalities `names` (a name or a list, paper Table 1; one column each,
-    colours of `class_colors`, class names of chapter 00) to a matplotlib axis or figure; returns the legend."""
+    "Add (and return) one legend of land-cover modalities `names` (str or list, paper Table 1) to a matplotlib axis or figure, a column each."
     from matplotlib.patches import Patch
     names = [names] if isinstance(names, str) else list(names)
-    rows, handles = max(len(_LAND_COVER[n][0]) for n in names) + 1, []
-    for n in names:
-        col = [Patch(color='none', label=n.replace('_', ' ') + ':')]
-        col += [Patch(facecolor=c, edgecolor='0.5', lw=.5, label=k.replace('_', ' ')) for k, c in zip(*_LAND_COVER[n])]
-        handles += col + [Patch(color='none', label='')] * (rows - len(col))
+    cols = [[(n.replace('_', ' ') + ':', 'none')] + [(k.replace('_', ' '), c) for k, c in zip(*_LAND_COVER[n])] for n in names]
+    cols = [col + [('', 'none')] * (max(map(len, cols)) - len(col)) for col in cols]     # a header, the classes, blanks
+    handles = [Patch(facecolor=c, edgecolor='none' if c == 'none' else '0.5', lw=.5, label=k) for col in cols for k, c in col]
     return target.legend(handles=handles, ncol=len(names), **{'fontsize': 9, 'handlelength': 1.2, **kwargs})
 
 # %% ../nbs/01_dataset.ipynb #bdd46366
 def show_modality(ax, raw:np.ndarray, name:str, band:int|str=0, title:str|None=None, legend:bool=False):
-    """Draw raw values of modality `name` (one tile, paper Table 1) on matplotlib axis `ax`: `band='rgb'` a Sentinel-2
-    composite (`s2_rgb`), `band='vv'` Sentinel-1 VV (ascending, else descending), else band `band` with no-data masked;
-    land cover one colour per class (`legend`: with `class_legend`); image-level modalities as a bar chart."""
+    """Draw raw values of modality `name` (one tile, paper Table 1) on axis `ax`: `band='rgb'` Sentinel-2 true colour, `'vv'` Sentinel-1 VV
+    (ascending, else descending), else band `band`, no-data masked; land cover one colour per class (`legend`: add one); image-level as bars."""
     m = MODALITIES[name]
+    if name == 'sentinel1' and band == 'vv': band = 0 if (~nodata_mask(raw[0], name)).any() else 4
     if not m.is_pixel:
         ax.bar(np.arange(len(raw)), np.where(nodata_mask(raw, name), np.nan, raw.astype(np.float32)), color='C0')
         ax.set_xlabel(name + (' (one-hot)' if m.one_hot else ''), fontsize=9)
     elif band == 'rgb': ax.imshow(s2_rgb(raw))
-    elif name == 'sentinel1' and band == 'vv': return show_modality(ax, raw, name, 0 if (~nodata_mask(raw[0], name)).any() else 4, title)
     elif name in _LAND_COVER:                                        # raw codes -> classes 0..n-1, -1 = no data
         from matplotlib.colors import ListedColormap
         v, cols = class_index(raw[band], name), class_colors(name)
