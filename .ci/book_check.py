@@ -4,9 +4,11 @@
 Rules (issue 14): exported cells of at most 60 lines; nothing cites or reads a file outside the repository; Part I
 modules import no Part II module; evaluation does not import the engine.
 
-Figures (issue 19), printed beside the issue's targets and enforced as a ratchet against `.ci/book_baseline.json`
-(CI fails when a figure gets worse than the baseline; `python .ci/book_check.py --update-baseline` stores the
-current figures once they are better):
+Figures (issue 19), printed beside the issue's targets; CI fails when a figure is over its target, and also when it
+gets worse than the ratchet in `.ci/book_baseline.json` (`python .ci/book_check.py --update-baseline` stores the
+current figures once they are better). Every module exports at most 30 names; every public function and class of
+the package has a docstring naming its source (paper section, public-code file, or `Engineering:` and why) and every
+exception class it raises itself; no Part II module sets an attribute of, or patches a class of, a Part I module:
 - Part I = the notebooks nbs/NN_*.ipynb with NN <= 07 (chapters 00-07). A *code line* is a non-blank line of a code cell that is
   not a comment (directives `#| ...` are comments). Per chapter and in total: code lines, median and largest code
   cell (in code lines, over every code cell), number of code cells over 30 lines.
@@ -106,9 +108,11 @@ for k, label, tgt in [('code_lines', 'code lines', f"<= {TARGETS['code_lines']}"
                       ('cells_over_30', 'code cells over 30 lines', '0')]:
     b = bp1.get(k)
     print(f"  {label:28s} {now[k]:6g} {fmt(b):>8s}  {tgt}" + ('  met' if now[k] <= TARGETS[k] else ''))
-    if b is not None and now[k] > b: bad.append(f"Part I {label}: {now[k]:g}, worse than the baseline {b:g} (.ci/book_baseline.json)")
+    if now[k] > TARGETS[k]: bad.append(f"Part I {label}: {now[k]:g}, over the issue-19 limit {TARGETS[k]:g}")
+    elif b is not None and now[k] > b: bad.append(f"Part I {label}: {now[k]:g}, worse than the baseline {b:g} (.ci/book_baseline.json)")
 bf = bp1.get('first_real_data_cell', {})
 late = [n for n, v in first.items() if v is None or v > TARGETS['first_real_data_cell']]
+bad += [f"{n}: first cell with bundled real data {fmt(first[n])}, over the issue-19 limit {TARGETS['first_real_data_cell']}" for n in late]
 print(f"  {'chapters with real data late':28s} {len(late):6d} {'':>8s}  0 (each chapter within its first 10 cells)")
 for n, v in first.items():
     if n not in bf:      # a new Part I chapter meets the target from the start
@@ -190,10 +194,9 @@ print('  ' + ', '.join(f'{m} {n}' + ('' if n <= MAX_NAMES else ' (over)') for m,
 print(f"Public functions and classes whose docstring lacks a source or an error they raise: {len(doc_bad)}")
 for l in doc_bad: print('  ' + l)
 now_mod = {'modules_over_30': sorted(m for m, n in sizes.items() if n > MAX_NAMES), 'docstring_gaps': len(doc_bad)}
-if base.get('modules_over_30') is not None and set(now_mod['modules_over_30']) - set(base['modules_over_30']):
-    bad.append(f"modules over {MAX_NAMES} exported names not in the baseline: {sorted(set(now_mod['modules_over_30']) - set(base['modules_over_30']))}")
-if base.get('docstring_gaps') is not None and len(doc_bad) > base['docstring_gaps']:
-    bad.append(f"{len(doc_bad)} public docstrings lack a source or a raised error, more than the baseline {base['docstring_gaps']}")
+if now_mod['modules_over_30']:
+    bad.append(f"modules over {MAX_NAMES} exported names: {now_mod['modules_over_30']}")
+if doc_bad: bad.append(f"{len(doc_bad)} public docstring(s) lack a source or a raised error (listed above)")
 
 if '--update-baseline' in sys.argv:
     BASELINE.write_text(json.dumps({'part1': now, 'part2_without_refines': missing, **now_mod}, indent=1) + '\n')
