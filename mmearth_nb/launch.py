@@ -618,7 +618,7 @@ def pretrain(recipe:str|None=None, resume:bool=False, **overrides)->dict:
             raise ValueError(f"input_size {cfg.input_size} differs from the dataset's crop {ds.input_size}")
         model, criterion = build_model(cfg, info.device)
         if cfg.init and not resume:   # continued pretraining (chapter 15 converts the authors' released checkpoints)
-            from mmearth_nb.checkpoints import load_mpmae_checkpoint
+            from mmearth_nb.released import load_mpmae_checkpoint
             load_mpmae_checkpoint(cfg.init, model, criterion, strict=not cfg.init_partial, verbose=info.is_main)
         _seed_everything(cfg.seed + 1000 * info.rank)
         trainer = build_trainer(cfg, model, criterion, loader, info, out)
