@@ -157,7 +157,7 @@ def _select_rows(self:MMEarthDataset, split:str|None):
 # %% ../nbs/01_dataset.ipynb #97c36977
 def _s2_code(v, where:str, row:int)->int:
     t = (v.decode() if isinstance(v, bytes) else str(v)).lower()
-    if t not in ('l1c', 'l2a'): raise ValueError(f"{where}[{row}]['S2_type'] = {v!r}; expected 'l1c' or 'l2a'")
+    if t not in ('l1c', 'l2a'): raise ValueError(f"{where}[{row}]['S2_type'] = {bytes(v) if isinstance(v, bytes) else v!r}; expected 'l1c' or 'l2a'")  # numpy 2's np.bytes_ repr differs
     return int(t == 'l2a')
 
 @patch(as_prop=True)
