@@ -405,12 +405,10 @@ def build_model(cfg:PretrainConfig, device:torch.device=torch.device('cpu'), syn
     from mmearth_nb.fidelity import FidelityLoss
     tasks = select_tasks(cfg.tasks)
     if sync_free is None: sync_free = device.type == 'cuda'
-    enc_kw = _fidelity_kwargs(cfg.fidelity, 'encoder')
+    enc_kw = {**_fidelity_kwargs(cfg.fidelity, 'encoder'),   # the sparse encoder is chapter 24's, with the kernels of `cfg.backend`
+              **({'backend': cfg.backend} if _impl(cfg, device) == 'sparse' else {})}
     model = mpmae(cfg.model.removeprefix('convnextv2_'), tasks=tasks, impl=_impl(cfg, device), patch_size=cfg.patch_size,
                   **{'decoder_dim': cfg.decoder_dim, 'mask_ratio': cfg.mask_ratio, **_fidelity_kwargs(cfg.fidelity, 'mpmae'), **enc_kw})
-    if _impl(cfg, device) == 'sparse':                      # chapter 24's refinement: the kernels of `cfg.backend`
-        from mmearth_nb.fastencoder import fast_sparse
-        fast_sparse(model.encoder, cfg.backend)
     loss_kw = dict(weighting=cfg.weighting, patch_size=cfg.patch_size, check=not sync_free)
     if hasattr(model, 'norm_pix_loss'): loss_kw['norm_pix_loss'] = model.norm_pix_loss
     fkw = _fidelity_kwargs(cfg.fidelity, 'loss')

@@ -120,21 +120,24 @@ def writing(path:str|Path, what:str='file', kept:str|None=None):
         raise OutputWriteError(msg, code) from None
 
 # %% ../nbs/10_training.ipynb #8790818e
-def atomic_save(obj, path:str|Path):
-    """`torch.save(obj)` to `path` (str or Path; parent folders created) atomically: a temporary file in the same folder,
-    flush + fsync, `os.replace`. A failure (any exception, e.g. `OSError` ENOSPC) is re-raised and leaves `path` untouched
-    and no temporary file behind. Writes what MMEarth-train `main_pretrain.py` writes with `torch.save`, made crash-safe."""
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+def _write_replace(path:Path, write)->None:
+    "The one atomic write: `write(f)` into `.<name>.tmp-<pid>` beside `path`, flush + fsync, `os.replace`, fsync the folder; a failure removes the temporary file and re-raises."
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.tmp-{os.getpid()}')
     try:
-        with open(tmp, 'wb') as f:
-            torch.save(obj, f); f.flush(); os.fsync(f.fileno())
+        with open(tmp, 'wb') as f: write(f); f.flush(); os.fsync(f.fileno())   # mode 0o666 filtered by the umask, as open() does
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True); raise
     try:  # make the rename itself durable
         fd = os.open(path.parent, os.O_RDONLY); os.fsync(fd); os.close(fd)
     except OSError: pass
+
+def atomic_save(obj, path:str|Path):
+    """`torch.save(obj)` to `path` (str or Path; parent folders created) atomically: a temporary file in the same folder,
+    flush + fsync, `os.replace`. A failure (any exception, e.g. `OSError` ENOSPC) is re-raised and leaves `path` untouched
+    and no temporary file behind. Writes what MMEarth-train `main_pretrain.py` writes with `torch.save`, made crash-safe."""
+    _write_replace(Path(path), lambda f: torch.save(obj, f))
 
 # %% ../nbs/10_training.ipynb #dbd852df
 _TMP_FILE = re.compile(r'^\..+\.tmp-(\d+)$')
@@ -167,20 +170,14 @@ def remove_stale_temp_files(folder:str|Path, verbose:bool=True, names:tuple|None
     return sorted(p.name for p in stale)
 
 def write_atomic(path:str|Path, data:str|bytes, what:str='file')->Path:
-    """Write `data` (str: UTF-8, newlines untouched; or bytes) to `path` atomically: `.<name>.tmp-<pid>` beside it (so
+    """Write `data` (str: UTF-8, newlines untouched; or bytes) to `path` atomically with `atomic_save`'s writer: `.<name>.tmp-<pid>` beside it (so
     that `remove_stale_temp_files` can tell a killed writer's leftover), fsync, `os.replace`. The file is created with
     mode 0o666 filtered by the umask, as `open()` does (0644 under umask 022; `tempfile.mkstemp` would give 0600), and
     the folders with 0o777 and the umask. A failure leaves `path` as it was, no temporary file, and raises
     `OutputWriteError` naming `what` and `path`. Returns `path` (Path). Engineering: a kill never leaves a
     half-written results file."""
-    path = Path(path); tmp = path.with_name(f'.{path.name}.tmp-{os.getpid()}')
-    with writing(path, what):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-            with os.fdopen(fd, 'wb') as f: f.write(data.encode() if isinstance(data, str) else data); f.flush(); os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException: tmp.unlink(missing_ok=True); raise
+    path = Path(path)
+    with writing(path, what): _write_replace(path, lambda f: f.write(data.encode() if isinstance(data, str) else data))
     return path
 
 # %% ../nbs/10_training.ipynb #7bf3188d
